@@ -1,0 +1,203 @@
+"""simulate(): one diffrax solve of a Model, with summaries and a per-network status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import jax.tree_util as jtu
+from jaxtyping import Array, Int, PRNGKeyArray, PyTree
+
+from ._brownian import FoldInBrownianPath
+from ._checks import n_steps
+from ._model import Model
+from ._solvers import EventSolver, MultirateEuler
+from ._state import NetworkState
+from ._terms import NoiseTerm, drift_vector_field
+from .protocols import AbstractEvent
+
+#: status codes of a simulated network
+OK, SOLVER_FAILED, NONFINITE = 0, 1, 2
+STATUS_MEANINGS = {
+    OK: "ok",
+    SOLVER_FAILED: "solver failed",
+    NONFINITE: "non-finite state",
+}
+
+
+class Simulation(eqx.Module):
+    """What `simulate` returns (under `jax.vmap`, every field gains a batch axis).
+
+    **Fields:**
+
+    - `ts`: the save times of the user's `SaveAt` (pytree matching its `subs`).
+    - `ys`: the saved values: whatever the `SaveAt`'s `fn` returns at each save
+      time (a summary), or whole states if no `fn` was given.
+    - `final`: the final `NetworkState` (always kept, to chain protocol phases).
+    - `status`: int8 per network: 0 ok, 1 solver failure, 2 non-finite state.
+    """
+
+    ts: PyTree[Array]
+    ys: PyTree[Array]
+    final: NetworkState
+    status: Int[Array, ""]
+
+
+def _check_events(events, t0, t1, dt):
+    for ev in events:
+        if not isinstance(ev, AbstractEvent):
+            raise TypeError(f"`events` must contain events, got {ev!r}.")
+        if not (t0 < ev.time <= t1):
+            raise ValueError(
+                f"event at t={ev.time} lies outside the simulated interval "
+                f"({t0}, {t1}]."
+            )
+        k = (ev.time - t0) / dt
+        if abs(k - round(k)) > 1e-6 * max(1.0, k):
+            raise ValueError(
+                f"event at t={ev.time} is not on the step grid t0 + k*dt "
+                f"(t0={t0}, dt={dt}); move it or change dt."
+            )
+
+
+def make_brownian(brownian, shape, key, t0, t1, dt):
+    """Build the Brownian path named by `brownian` (or pass an instance through)."""
+    if isinstance(brownian, diffrax.AbstractBrownianPath):
+        return brownian
+    if brownian in (None, "fold_in"):
+        return FoldInBrownianPath(shape, key, t0, dt)
+    if brownian == "virtual_tree":
+        return diffrax.VirtualBrownianTree(t0, t1, tol=dt / 2, shape=shape, key=key)
+    if brownian == "unsafe":
+        return diffrax.UnsafeBrownianPath(shape=shape, key=key)
+    raise ValueError(
+        f"`brownian` must be 'fold_in' (default), 'virtual_tree', 'unsafe' or a "
+        f"diffrax Brownian path; got {brownian!r}."
+    )
+
+
+def simulate(
+    model: Model,
+    state0: NetworkState,
+    *,
+    t0: float,
+    t1: float,
+    dt: float,
+    key: PRNGKeyArray | None = None,
+    saveat: diffrax.SaveAt | None = None,
+    solver: diffrax.AbstractSolver | None = None,
+    adjoint: diffrax.AbstractAdjoint | None = None,
+    events: tuple[AbstractEvent, ...] = (),
+    brownian: Any = None,
+    max_steps: int | None = None,
+    **diffeqsolve_kwargs,
+) -> Simulation:
+    r"""Integrate a model from `t0` to `t1` with fixed steps of size `dt`.
+
+    Builds the drift `ODETerm` and (if the model has noise) a `NoiseTerm` driven
+    by a Brownian path, and calls `diffrax.diffeqsolve`. Works under `jax.jit`,
+    `jax.vmap` (over models, states and keys) and `jax.grad`.
+
+    **Arguments:**
+
+    - `model`: the `Model`.
+    - `state0`: initial `NetworkState` (from `model.init(...)`).
+    - `t0`, `t1`, `dt`: time interval and step (time units); `(t1 - t0) / dt` must
+      be a whole number.
+    - `key`: PRNG key for the noise (required if the model has noise). Its
+      implementation (threefry2x32, rbg, unsafe_rbg) is the PRNG used.
+    - `saveat`: a `diffrax.SaveAt`; use `SaveAt(ts=..., fn=summary)` to save
+      summaries rather than whole states. Default: nothing but the final state.
+    - `solver`: default `diffrax.Euler()` (Euler–Maruyama, Itô). Pass
+      `MultirateEuler(k)` for multirate stepping.
+    - `adjoint`: default `diffrax.RecursiveCheckpointAdjoint()` (reverse mode with
+      O(log n) checkpointing memory).
+    - `events`: jumps applied at given times (e.g. `AddWeights` to insert a
+      memory).
+    - `brownian`: `'fold_in'` (default: fast, deterministic, differentiable),
+      `'virtual_tree'`, `'unsafe'` or a `diffrax.AbstractBrownianPath` with
+      shape `model.noise_shape(state0)`.
+    - `max_steps`: default: exactly the number of steps.
+    - other keyword arguments go to `diffrax.diffeqsolve` (e.g. `progress_meter`).
+
+    **Returns:** a `Simulation` (saved values, final state, status).
+    """
+    t0, t1, dt = float(t0), float(t1), float(dt)
+    steps = n_steps(t0, t1, dt)
+    if not isinstance(model, Model):
+        raise TypeError(
+            f"`model` must be a sleepjax Model, got {type(model).__name__}."
+        )
+    model.check_state(state0)
+    events = tuple(events)
+    _check_events(events, t0, t1, dt)
+    solver = diffrax.Euler() if solver is None else solver
+    dt0 = dt
+    if isinstance(solver, MultirateEuler):
+        if steps % solver.substeps:
+            raise ValueError(
+                f"MultirateEuler(substeps={solver.substeps}) needs the number of "
+                f"steps ({steps}) to be a multiple of substeps."
+            )
+        dt0 = dt * solver.substeps
+        steps //= solver.substeps
+    if events:
+        solver = EventSolver(solver, events)
+
+    drift = diffrax.ODETerm(drift_vector_field)
+    if model.has_noise:
+        if key is None:
+            raise ValueError("this model has noise: pass `key=` to simulate().")
+        shape = model.noise_shape(state0)
+        path = make_brownian(brownian, shape, key, t0, t1, dt)
+        terms = diffrax.MultiTerm(drift, NoiseTerm(path, dt))
+    else:
+        terms = drift
+
+    user = diffrax.SaveAt(t1=True) if saveat is None else saveat
+    save = diffrax.SaveAt(
+        subs=(user.subs, diffrax.SubSaveAt(t1=True)),
+        dense=user.dense,
+        solver_state=user.solver_state,
+        controller_state=user.controller_state,
+        made_jump=user.made_jump,
+    )
+    adjoint = diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint
+    sol = diffrax.diffeqsolve(
+        terms,
+        solver,
+        t0,
+        t1,
+        dt0,
+        state0,
+        args=model,
+        saveat=save,
+        adjoint=adjoint,
+        stepsize_controller=diffrax.ConstantStepSize(),
+        max_steps=steps if max_steps is None else max_steps,
+        throw=False,
+        **diffeqsolve_kwargs,
+    )
+    ts, ts_final = sol.ts
+    ys, ys_final = sol.ys
+    final = jtu.tree_map(lambda a: a[-1], ys_final)
+    finite = jnp.array(True)
+    for leaf in jtu.tree_leaves(final):
+        finite = finite & jnp.all(jnp.isfinite(leaf))
+    failed = sol.result != diffrax.RESULTS.successful
+    status = jnp.where(failed, SOLVER_FAILED, jnp.where(finite, OK, NONFINITE))
+    return Simulation(ts=ts, ys=ys, final=final, status=status.astype(jnp.int8))
+
+
+def network_keys(seed_or_key, n: int, offset: int = 0) -> PRNGKeyArray:
+    """Keys for networks `offset, ..., offset + n - 1`: `fold_in(root, index)`.
+
+    Deriving each network's key from its global index (never from its position
+    in a chunk) makes results independent of chunking and device count.
+    """
+    root = jr.key(seed_or_key) if isinstance(seed_or_key, int) else seed_or_key
+    return jax.vmap(lambda i: jr.fold_in(root, i))(jnp.arange(offset, offset + n))

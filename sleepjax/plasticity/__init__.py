@@ -1,0 +1,11 @@
+"""Plasticity rules and rule combinators."""
+
+from ._base import AbstractRule as AbstractRule
+from ._combinators import Gain as Gain
+from ._combinators import Masked as Masked
+from ._combinators import SumRule as SumRule
+from ._homeostasis import Decorrelation as Decorrelation
+from ._homeostasis import Dissipation as Dissipation
+from ._homeostasis import RateControl as RateControl
+from ._stdp import AntisymmetricSTDP as AntisymmetricSTDP
+from ._stdp import RateSTDP as RateSTDP

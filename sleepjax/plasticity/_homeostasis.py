@@ -1,0 +1,134 @@
+"""Homeostatic rules of Susman et al. 2019 (Eq. Δ_F, without the noise ξ).
+
+The synaptic noise ξ of the paper is not part of these rules: it is a separate
+noise model (`sleepjax.WeightNoise`) so that it enters as a true SDE term.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import equinox as eqx
+import jax.numpy as jnp
+
+from .._checks import as_param, check_choice, check_finite, check_positive
+from .._state import Activity
+from .._types import Scalar, Vector, Weights
+from ._base import AbstractRule
+
+
+class Dissipation(AbstractRule):
+    r"""Dissipative homeostasis: $\Delta_F = -\beta W$.
+
+    Alone (with weight noise) each $W_{ij}$ is an Ornstein–Uhlenbeck process that
+    relaxes at rate $\eta\beta$ (per time unit).
+
+    **Arguments:**
+
+    - `beta`: dissipation rate (per unit of the learning-rate-scaled time).
+      Default 0.1.
+    """
+
+    beta: Scalar = eqx.field(converter=lambda v: as_param(v, "beta"), default=0.1)
+
+    def __check_init__(self):
+        check_positive("Dissipation.beta", self.beta, allow_zero=True)
+
+    def drift(self, t, act: Activity, W: Weights, state):
+        return -self.beta * W, None
+
+
+class RateControl(AbstractRule):
+    r"""Rate-control homeostasis: pushes each neuron's rate towards a target.
+
+    - `variant="matmul"` (the authors' code, reproduces the figures):
+      $\Delta_F = \big[(\phi_0 - \phi)\,\phi^\top\big]\,W$ (matrix product);
+    - `variant="hadamard"` (the paper's text):
+      $\Delta_F = (\phi_0 - \phi)\,\phi^\top \circ W$.
+
+    **Arguments:**
+
+    - `phi0`: target rates, shape `(n,)`, in (-1, 1) (the paper draws
+      `U[-1, 1]`; see `RateControl.random`).
+    - `variant`: `"matmul"` (default) or `"hadamard"`.
+    """
+
+    phi0: Vector = eqx.field(converter=lambda v: as_param(v, "phi0"))
+    variant: Literal["matmul", "hadamard"] = eqx.field(static=True, default="matmul")
+
+    def __check_init__(self):
+        check_choice("RateControl.variant", self.variant, ("matmul", "hadamard"))
+        check_finite("RateControl.phi0", self.phi0)
+        if self.phi0.ndim != 1:
+            raise ValueError(
+                f"RateControl: `phi0` must be a vector of target rates, shape (n,), "
+                f"got shape {self.phi0.shape}."
+            )
+
+    @staticmethod
+    def random(key, n: int, variant: str = "matmul", dtype=None) -> RateControl:
+        """Targets drawn `phi0 ~ U[-1, 1]^n`, as in the paper."""
+        import jax.random as jr
+
+        dtype = dtype or jnp.result_type(float)
+        return RateControl(jr.uniform(key, (n,), dtype, -1.0, 1.0), variant=variant)
+
+    def drift(self, t, act: Activity, W: Weights, state):
+        err = jnp.outer(self.phi0 - act.phi, act.phi)
+        if self.variant == "matmul":
+            return err @ W, None
+        return err * W, None
+
+
+class Decorrelation(AbstractRule):
+    r"""Decorrelation homeostasis.
+
+    $$\Delta_F = B\,I - \tanh(x - \bar x)\,\tanh(x)^\top$$
+
+    - `xbar="lowpass"` (paper): $\tau_x \dot{\bar x} = x - \bar x$, a true
+      low-pass (state of this rule);
+    - `xbar="code"` (the authors' code): $\bar x$ is overwritten every step,
+      equivalent to $\bar x = c\,x$ with `code_factor` $c$ (≈ 0.0995 for the
+      erosion/rate-control scripts, ≈ 0.4975 for decorrelation learning).
+
+    **Arguments:**
+
+    - `b`: the constant B (dimensionless). Default 0.5 (code); the paper has 1.
+    - `xbar`: `"lowpass"` (default) or `"code"`.
+    - `tau_x`: low-pass time constant (time units). Default 20.
+    - `code_factor`: c for `xbar="code"`. Default 0.0995.
+
+    **State:** `xbar`, shape `(n,)`, for `xbar="lowpass"`; `None` otherwise.
+    """
+
+    b: Scalar = eqx.field(converter=lambda v: as_param(v, "b"), default=0.5)
+    xbar: Literal["lowpass", "code"] = eqx.field(static=True, default="lowpass")
+    tau_x: Scalar = eqx.field(converter=lambda v: as_param(v, "tau_x"), default=20.0)
+    code_factor: Scalar = eqx.field(
+        converter=lambda v: as_param(v, "code_factor"), default=0.0995
+    )
+
+    def __check_init__(self):
+        check_choice("Decorrelation.xbar", self.xbar, ("lowpass", "code"))
+        check_finite("Decorrelation.b", self.b)
+        check_positive("Decorrelation.tau_x", self.tau_x)
+        check_finite("Decorrelation.code_factor", self.code_factor)
+
+    def init(self, n: int, dtype):
+        if self.xbar == "lowpass":
+            return jnp.zeros((n,), dtype)
+        return None
+
+    def drift(self, t, act: Activity, W: Weights, state):
+        x = act.x
+        if self.xbar == "lowpass":
+            xbar = state
+            dstate = (x - xbar) / self.tau_x
+        else:
+            xbar = self.code_factor * x
+            dstate = None
+        n = x.shape[0]
+        delta = self.b * jnp.eye(n, dtype=W.dtype) - jnp.outer(
+            jnp.tanh(x - xbar), jnp.tanh(x)
+        )
+        return delta, dstate

@@ -1,0 +1,12 @@
+"""Stimuli, events and schedules that make up experimental protocols."""
+
+from .._schedule import AbstractSchedule as AbstractSchedule
+from .._schedule import Constant as Constant
+from .._schedule import PiecewiseConstant as PiecewiseConstant
+from .._schedule import window as window
+from ._events import AbstractEvent as AbstractEvent
+from ._events import AddWeights as AddWeights
+from ._events import memory_matrix as memory_matrix
+from ._stimulus import AbstractStimulus as AbstractStimulus
+from ._stimulus import OUPlaneStimulus as OUPlaneStimulus
+from ._stimulus import Pulse as Pulse
