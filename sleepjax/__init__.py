@@ -1,4 +1,4 @@
-"""sleepjax: differentiable, vmapped neural dynamics with plasticity, noise and sleep."""
+"""sleepjax: differentiable, vmapped plastic networks with noise, homeostasis, sleep."""
 
 from . import analysis as analysis
 from . import dynamics as dynamics

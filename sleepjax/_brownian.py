@@ -106,6 +106,7 @@ class FoldInBrownianPath(diffrax.AbstractBrownianPath):
             )
         out = self.evaluate_shape(t0, t1, self.shape)
         if use_levy:
+            _, m = self.step_index(t0, t1)
             dt = jnp.asarray(m * self.dt)
             return jtu.tree_map(
                 lambda w: diffrax.BrownianIncrement(dt=dt, W=w),

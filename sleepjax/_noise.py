@@ -41,7 +41,7 @@ class WeightNoise(eqx.Module):
 
 
 class NeuronNoise(eqx.Module):
-    r"""Additive white noise on the neurons' input variable: $dx \mathrel{+}= \sigma\,dB_t$.
+    r"""Additive white noise on the neurons' input: $dx \mathrel{+}= \sigma\,dB_t$.
 
     **Arguments:**
 
