@@ -1,0 +1,90 @@
+"""An Experiment: a model, its initial state and a protocol, ready to run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import diffrax
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ._checks import n_steps
+from ._model import Model
+from ._simulate import Simulation, simulate
+from ._state import NetworkState
+
+
+class Experiment(eqx.Module):
+    """One network's complete run: model, initial state, protocol, observables.
+
+    Every number is a pytree leaf, so a batch of experiments built with
+    `jax.vmap` (over parameters and keys) is a sweep; the time grid and the
+    structure are static.
+
+    **Fields:**
+
+    - `model`: the `Model`.
+    - `state0`: the initial `NetworkState`.
+    - `t0`, `t1`, `dt`: time interval and step (static).
+    - `save_ts`: save times (static tuple of floats).
+    - `observe`: callable `(t, state, model) -> dict[str, Array]` giving the
+      summaries saved at `save_ts` (an `eqx.Module` so its arrays are leaves).
+    - `events`: jumps (memory insertion) at given times.
+    """
+
+    model: Model
+    state0: NetworkState
+    observe: Any
+    events: tuple
+    t0: float = eqx.field(static=True)
+    t1: float = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    save_ts: tuple[float, ...] = eqx.field(static=True)
+
+    def __init__(self, model, state0, *, t0, t1, dt, save_ts, observe, events=()):
+        self.model = model
+        self.state0 = state0
+        self.t0, self.t1, self.dt = float(t0), float(t1), float(dt)
+        n_steps(self.t0, self.t1, self.dt)
+        ts = np.asarray(save_ts, dtype=float)
+        if ts.ndim != 1 or ts.size == 0:
+            raise ValueError("`save_ts` must be a non-empty 1-D array of times.")
+        if ts.min() < self.t0 or ts.max() > self.t1 or np.any(np.diff(ts) < 0):
+            raise ValueError(
+                f"`save_ts` must be increasing and inside [{self.t0}, {self.t1}]."
+            )
+        self.save_ts = tuple(float(t) for t in ts)
+        self.observe = observe
+        self.events = tuple(events)
+
+    def run(
+        self,
+        key: PRNGKeyArray | None,
+        *,
+        solver: diffrax.AbstractSolver | None = None,
+        adjoint: diffrax.AbstractAdjoint | None = None,
+        brownian=None,
+    ) -> Simulation:
+        """Simulate; `ys` is the dict of observables at `save_ts`."""
+        saveat = diffrax.SaveAt(ts=jnp.asarray(self.save_ts), fn=self.observe)
+        return simulate(
+            self.model,
+            self.state0,
+            t0=self.t0,
+            t1=self.t1,
+            dt=self.dt,
+            key=key,
+            saveat=saveat,
+            solver=solver,
+            adjoint=adjoint,
+            events=self.events,
+            brownian=brownian,
+        )
+
+
+def save_grid(t0: float, t1: float, every: float) -> Float[Array, " k"]:
+    """Save times t0, t0 + every, ..., t1 (t1 included)."""
+    k = int(round((t1 - t0) / every))
+    return np.linspace(t0, t0 + k * every, k + 1)
