@@ -4,45 +4,17 @@ Pure JAX functions, safe under `jax.jit` and `jax.vmap` (batch over matrices or
 trajectories with `jax.vmap`).
 """
 
-from ._limit_cycle import (
-    limit_cycle_stats as limit_cycle_stats,
-)
-from ._limit_cycle import (
-    linearised_eigenvalues as linearised_eigenvalues,
-)
-from ._limit_cycle import (
-    reduced_limit_cycle_rhs as reduced_limit_cycle_rhs,
-)
-from ._planes import (
-    orthonormal_basis as orthonormal_basis,
-)
-from ._planes import (
-    plane_overlap as plane_overlap,
-)
-from ._planes import (
-    reduced_coordinates as reduced_coordinates,
-)
-from ._spectrum import (
-    MemoryEigen as MemoryEigen,
-)
-from ._spectrum import (
-    WeightStatistics as WeightStatistics,
-)
-from ._spectrum import (
-    eigenplane as eigenplane,
-)
-from ._spectrum import (
-    eigenvalues as eigenvalues,
-)
-from ._spectrum import (
-    memory_eigenvalue as memory_eigenvalue,
-)
-from ._spectrum import (
-    memory_eigenvalue_and_overlap as memory_eigenvalue_and_overlap,
-)
-from ._spectrum import (
-    skew_spectrum as skew_spectrum,
-)
-from ._spectrum import (
-    weight_statistics as weight_statistics,
-)
+from ._limit_cycle import limit_cycle_stats as limit_cycle_stats
+from ._limit_cycle import linearised_eigenvalues as linearised_eigenvalues
+from ._limit_cycle import reduced_limit_cycle_rhs as reduced_limit_cycle_rhs
+from ._planes import orthonormal_basis as orthonormal_basis
+from ._planes import plane_overlap as plane_overlap
+from ._planes import reduced_coordinates as reduced_coordinates
+from ._spectrum import MemoryEigen as MemoryEigen
+from ._spectrum import WeightStatistics as WeightStatistics
+from ._spectrum import eigenplane as eigenplane
+from ._spectrum import eigenvalues as eigenvalues
+from ._spectrum import memory_eigenvalue as memory_eigenvalue
+from ._spectrum import memory_eigenvalue_and_overlap as memory_eigenvalue_and_overlap
+from ._spectrum import skew_spectrum as skew_spectrum
+from ._spectrum import weight_statistics as weight_statistics
