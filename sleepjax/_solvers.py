@@ -55,17 +55,30 @@ class EventSolver(diffrax.AbstractWrappedSolver):
         half = 0.5 * (t1 - t0)
         for ev in self.events:
             fire = (t0 + half < ev.time) & (ev.time <= t1 + half)
-            y1 = jax.lax.cond(fire, ev.apply, lambda y: y, y1)
+            y1 = jax.lax.cond(fire, lambda y, ev=ev: ev.apply(y), lambda y: y, y1)
         return y1, err, dense, state, result
 
     def func(self, terms, t0, y0, args):
         return self.solver.func(terms, t0, y0, args)
 
 
+try:  # diffeqsolve wraps every term in WrapTerm (integration direction)
+    from diffrax._term import WrapTerm as _WrapTerm
+except ImportError:  # pragma: no cover - other diffrax versions
+    _WrapTerm = ()
+
+
+def _unwrap(term):
+    while _WrapTerm and isinstance(term, _WrapTerm):
+        term = term.term
+    return term
+
+
 def _split_terms(terms):
+    terms = _unwrap(terms)
     if isinstance(terms, diffrax.MultiTerm):
         drift, noise = terms.terms
-        return drift, noise
+        return _unwrap(drift), _unwrap(noise)
     return terms, None
 
 
