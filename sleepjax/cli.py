@@ -56,6 +56,8 @@ def demo_config(seeds: int, n: int, t_insert: float, t_end: float):
     raw["model"]["n"] = n
     raw["protocol"]["t_insert"] = t_insert
     raw["protocol"]["t_end"] = t_end
+    dt = raw["model"]["dt"]
+    raw["protocol"]["save_every"] = max(1, round(t_end / 60 / dt)) * dt
     raw["sweep"]["seeds"] = seeds
     return parse(raw)
 
@@ -67,11 +69,7 @@ def cmd_demo(args) -> int:
         f"rules, {args.seeds} seeds each, N = {args.n}, t = 0..{args.t_end:g} "
         f"(memory inserted at {args.t_insert:g})."
     )
-    out = Path(args.out)
-    if out.exists() and args.overwrite is False and any(out.iterdir()):
-        # a finished or partial demo in the folder: resume/refuse is the store's job
-        pass
-    execute(cfg, out, overwrite=args.overwrite, quiet=args.quiet)
+    execute(cfg, Path(args.out), overwrite=args.overwrite, quiet=args.quiet)
     return 0
 
 

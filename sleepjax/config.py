@@ -164,6 +164,18 @@ class RunConfig:
     def default_params(self) -> susman.SusmanParams:
         return susman.SusmanParams(**self.params)
 
+    def check_build(self, options=None, protocol_kwargs=None) -> None:
+        """Trace the builder once (no compilation, nothing run) so that structural
+        problems (shapes, sizes) surface as a ConfigError before any work."""
+        import jax
+
+        try:
+            jax.eval_shape(
+                lambda: self.build(options=options, protocol_kwargs=protocol_kwargs)
+            )
+        except (ValueError, TypeError) as e:
+            raise ConfigError(f"the configuration cannot be built: {e}") from None
+
     def build(self, params=None, key=None, *, options=None, protocol_kwargs=None):
         """The `Experiment` of one network (params/key may be batched under vmap)."""
         import jax.random as jr
@@ -233,6 +245,29 @@ def parse_model(section: Mapping[str, Any]):
     return name, opts, params
 
 
+def _check_tuple_like(where: str, value, default: tuple):
+    """A list shaped like `default`: numbers of the same count, or a list of such
+    lists (e.g. `windows = [[500, 600], [1500, 1600]]`)."""
+    if not isinstance(value, list | tuple) or not value:
+        raise ConfigError(f"{where} must be a non-empty list, got {value!r}.")
+    if default and isinstance(default[0], tuple):
+        return tuple(
+            _check_tuple_like(f"{where}[{i}]", x, default[0])
+            for i, x in enumerate(value)
+        )
+    if len(value) != len(default):
+        raise ConfigError(
+            f"{where} must have {len(default)} entries (like {list(default)}), got "
+            f"{len(value)}: {value!r}."
+        )
+    out = tuple(_check_number(f"{where}[{i}]", x) for i, x in enumerate(value))
+    if len(out) == 2 and not out[0] < out[1]:
+        raise ConfigError(
+            f"{where} must be an increasing pair (start < end), got {value!r}."
+        )
+    return out
+
+
 _TIME_KEYS = ("t_insert", "t_end", "t_retain", "save_every", "t_cue", "cue_gap")
 
 
@@ -253,9 +288,7 @@ def parse_protocol(section: Mapping[str, Any], opts) -> tuple[str, dict[str, Any
             pos = k in _TIME_KEYS or k in ("cue_duration",)
             v = _check_number(f"[protocol] {k}", v, positive=pos)
         elif isinstance(default, tuple):
-            if not isinstance(v, list | tuple):
-                raise ConfigError(f"[protocol] {k} must be a list, got {v!r}.")
-            v = tuple(tuple(x) if isinstance(x, list) else x for x in v)
+            v = _check_tuple_like(f"[protocol] {k}", v, default)
         elif isinstance(default, bool) and not isinstance(v, bool):
             raise ConfigError(f"[protocol] {k} must be true or false, got {v!r}.")
         elif isinstance(default, int) and not isinstance(default, bool):
@@ -312,7 +345,7 @@ def parse(raw: Mapping[str, Any]) -> RunConfig:
         if k not in valid_run:
             raise _unknown("[run] key", k, valid_run)
     run = RunSettings(**run_sec)
-    return RunConfig(
+    cfg = RunConfig(
         model=name,
         options=opts,
         params=params,
@@ -323,6 +356,8 @@ def parse(raw: Mapping[str, Any]) -> RunConfig:
         fit=dict(raw["fit"]) if "fit" in raw else None,
         raw=dict(raw),
     )
+    cfg.check_build()
+    return cfg
 
 
 def load(path: str | Path) -> RunConfig:
