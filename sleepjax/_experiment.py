@@ -85,6 +85,11 @@ class Experiment(eqx.Module):
 
 
 def save_grid(t0: float, t1: float, every: float) -> Float[Array, " k"]:
-    """Save times t0, t0 + every, ..., t1 (t1 included)."""
-    k = int(round((t1 - t0) / every))
-    return np.linspace(t0, t0 + k * every, k + 1)
+    """Save times t0, t0 + every, ... up to t1; t1 is always included."""
+    if not every > 0:
+        raise ValueError(f"`save_every` must be > 0, got {every!r}.")
+    k = int(np.floor((t1 - t0) / every + 1e-9))
+    ts = t0 + every * np.arange(k + 1)
+    if t1 - ts[-1] > 1e-9 * max(1.0, abs(t1)):
+        ts = np.append(ts, t1)
+    return ts

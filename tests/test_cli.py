@@ -1,0 +1,143 @@
+"""End-to-end CLI tests: demo at a tiny size, run on an example, bad input."""
+
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sleepjax.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _write(tmp_path, raw: str) -> Path:
+    p = tmp_path / "cfg.toml"
+    p.write_text(raw)
+    return p
+
+
+def test_demo_tiny(tmp_path, capsys):
+    out = tmp_path / "demo"
+    rc = main(
+        [
+            "demo",
+            "--out",
+            str(out),
+            "--seeds",
+            "2",
+            "--n",
+            "16",
+            "--t-insert",
+            "20",
+            "--t-end",
+            "60",
+            "--quiet",
+        ]
+    )
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "imaginary outlived real" in text
+    for rule in ("dissipation", "rate_control", "decorrelation"):
+        assert rule in text
+    assert (out / "figure.png").stat().st_size > 10_000
+    xr = pytest.importorskip("xarray")
+    ds = xr.open_zarr(out / "results.zarr")
+    assert ds.attrs["complete"] is True
+    assert ds.sizes["network"] == 3 * 2 * 2
+    assert set(np.unique(ds["status"].values)) == {0}
+    assert "versions" in ds.attrs and "config" in ds.attrs
+    # results are real numbers, not placeholders: the memory is inserted at t=20
+    mem = np.abs(ds["mem_im"].values[..., 0])
+    t = ds["time"].values
+    assert np.all(np.isfinite(mem))
+    code = ds["code"].values.astype(str) if "code" in ds else None
+    assert code is not None
+    imag = code == "imaginary"
+    after = t > 20
+    assert np.median(mem[imag][:, after]) > 2.0  # 5(uvᵀ−vuᵀ) gives |Im λ| ≈ 5
+
+
+def test_run_limit_cycle_example(tmp_path, capsys):
+    raw = tomllib.loads((ROOT / "examples" / "limit_cycle.toml").read_text())
+    raw["model"]["n"] = 16
+    raw["protocol"]["t_end"] = 60.0
+    raw["protocol"]["n_planes"] = 1
+    raw["sweep"]["grid"] = {"protocol.gamma": [0.9, 1.5], "protocol.rho": [1.0]}
+    lines = [
+        "[model]",
+        'name = "susman"',
+        "n = 16",
+        "dt = 0.01",
+        "[protocol]",
+        'name = "limit_cycle"',
+        "n_planes = 1",
+        "t_end = 60.0",
+        "save_every = 0.1",
+        "[sweep]",
+        "seeds = 1",
+        'grid = { "protocol.gamma" = [0.9, 1.5], "protocol.rho" = [1.0] }',
+    ]
+    cfg = _write(tmp_path, "\n".join(lines))
+    out = tmp_path / "lc"
+    assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "decays" in text and "cycle" in text
+    assert (out / "figure.png").exists() and (out / "summary.txt").exists()
+
+
+BAD = {
+    "unknown key": (
+        '[model]\nnn = 3\n[protocol]\nname = "erosion"\n',
+        "did you mean 'n'",
+    ),
+    "unknown rule": (
+        '[model]\nrule = "oja"\n[protocol]\nname = "erosion"\n',
+        "unknown [model] rule",
+    ),
+    "non-positive dt": (
+        '[model]\ndt = -0.1\n[protocol]\nname = "erosion"\n',
+        "dt must be > 0",
+    ),
+    "non-positive horizon": (
+        '[model]\nn = 16\n[protocol]\nname = "erosion"\nt_end = 0.0\n',
+        "t_end must be > 0",
+    ),
+    "mismatched shapes": (
+        '[model]\nn = 16\n[protocol]\nname = "learning"\nwindow = [1.0]\n',
+        "2 entries",
+    ),
+    "NaN parameter": (
+        '[model]\nbeta = nan\n[protocol]\nname = "erosion"\n',
+        "beta must be finite",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_writes_nothing(tmp_path, capsys, case):
+    raw, msg = BAD[case]
+    cfg = _write(tmp_path, raw)
+    out = tmp_path / "out"
+    rc = main(["run", str(cfg), "--out", str(out), "--quiet"])
+    assert rc != 0
+    assert msg in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_missing_config_file(tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = main(["run", str(tmp_path / "missing.toml"), "--out", str(out)])
+    assert rc != 0
+    assert "not found" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_console_script_entry_point():
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-m", "sleepjax.cli", "--help"], capture_output=True, text=True
+    )
+    assert r.returncode == 0 and "demo" in r.stdout and "run" in r.stdout
