@@ -1,0 +1,25 @@
+"""Parameter sweeps: thousands of networks, chunked, sharded, resumable, labelled.
+
+- `validate_sweep(cfg)`: check a config's `[sweep]` section eagerly (nothing is
+  compiled or written) and lay out every network: a `SweepPlan`.
+- `sweep(cfg, out)`: run it into `out/results.zarr` (or in memory), resuming
+  an interrupted run: a `SweepResult`.
+- `ResultStore`: the zarr v3 results store that xarray opens.
+- `add_plot_parser` / `plot_main`: the `sleepjax plot` command.
+
+See docs/sweep.md for the `[sweep]` syntax and how the work is cut.
+"""
+
+from ._plan import Group as Group
+from ._plan import SweepPlan as SweepPlan
+from ._plan import validate_sweep as validate_sweep
+from ._plot import add_plot_parser as add_plot_parser
+from ._plot import plot_main as plot_main
+from ._plot import plot_results as plot_results
+from ._run import STORE_NAME as STORE_NAME
+from ._run import SweepResult as SweepResult
+from ._run import sweep as sweep
+from ._store import ResultStore as ResultStore
+from ._store import Status as Status
+from ._store import StoreConfigMismatch as StoreConfigMismatch
+from ._store import VariableSpec as VariableSpec
