@@ -51,8 +51,12 @@ def test_demo_tiny(tmp_path, capsys):
     mem = np.abs(ds["mem_im"].values[..., 0])
     t = ds["time"].values
     assert np.all(np.isfinite(mem))
-    code = ds["code"].values.astype(str) if "code" in ds else None
-    assert code is not None
+    code = np.array([str(c) for c in ds["protocol.code"].values])
+    assert sorted({str(r) for r in ds["model.rule"].values}) == [
+        "decorrelation",
+        "dissipation",
+        "rate_control",
+    ]
     imag = code == "imaginary"
     after = t > 20
     assert np.median(mem[imag][:, after]) > 2.0  # 5(uvᵀ−vuᵀ) gives |Im λ| ≈ 5

@@ -198,7 +198,8 @@ def limit_cycle_report(view: StoreView):
     axes[0].legend(fontsize=7)
     axes[1].set_xlabel("time (τ)")
     axes[1].set_ylabel("radius in plane")
-    axes[1].legend(fontsize=7)
+    if axes[1].get_legend_handles_labels()[0]:
+        axes[1].legend(fontsize=7)
     fig.suptitle("Associative retrieval: a cue evokes a limit cycle in its plane")
     fig.tight_layout()
     return fig, rows
