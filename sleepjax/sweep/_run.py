@@ -302,7 +302,6 @@ class _Runner:
             compiled = fn.lower(*self._abstract_args(batch * ndev, True)).compile()
             need = _memory_bytes(compiled)
             dt = time.perf_counter() - t0
-            self.compile_s += dt
             self._say(
                 f"compiled in {dt:.1f} s"
                 + (f"; {need / 2**20:.3g} MiB per device" if need else "")
@@ -314,6 +313,14 @@ class _Runner:
             _COMPILED.pop(next(iter(_COMPILED)))
         _COMPILED[key] = (compiled, batch)
         return compiled, batch
+
+    def compile_all(self, groups: list[int]) -> None:
+        """Compile the calls of `groups` up front (one after the other: in
+        threads, XLA's compiles competed for the cores and took longer)."""
+        t0 = time.perf_counter()
+        for gi in groups:
+            self.compiled(gi)
+        self.compile_s = time.perf_counter() - t0
 
     def _say(self, msg: str) -> None:
         if self._bar is not None:
@@ -514,6 +521,10 @@ def _sweep(plan: SweepPlan, out, *, overwrite, quiet, devices) -> SweepResult:
     head = f"{plan.describe()}; chunks of {chunk}"
     if out is not None and len(pending) < n_chunks:
         head += f"; resuming: {n_chunks - len(pending)} of {n_chunks} chunks done"
+    runner._say(head)
+    if mine:
+        groups = np.concatenate([plan.group[slices[i]] for i in mine])
+        runner.compile_all(list(dict.fromkeys(groups.tolist())))
     if not quiet:
         from tqdm.auto import tqdm
 
@@ -527,7 +538,6 @@ def _sweep(plan: SweepPlan, out, *, overwrite, quiet, devices) -> SweepResult:
             smoothing=0.05,
         )
         runner._bar.set_postfix_str(f"chunks {n_chunks - len(pending)}/{n_chunks}")
-    runner._say(head)
 
     t0 = time.perf_counter()
     n_done_here = 0
@@ -551,8 +561,7 @@ def _sweep(plan: SweepPlan, out, *, overwrite, quiet, devices) -> SweepResult:
             chunks_done += 1
             n_done_here += sl.stop - sl.start
             n_failed_here += int(np.sum(status != 0))
-            busy = time.perf_counter() - t0 - runner.compile_s
-            rate = n_done_here / max(busy, 1e-9)
+            rate = n_done_here / max(time.perf_counter() - t0, 1e-9)
             if runner._bar is not None:
                 runner._bar.set_postfix_str(
                     f"chunks {chunks_done}/{n_chunks}, failed {n_failed_here}"
@@ -583,7 +592,7 @@ def _sweep(plan: SweepPlan, out, *, overwrite, quiet, devices) -> SweepResult:
     summary = summarize(plan, status, finals, float(save_ts[-1]))
     summary["devices"] = _device_text(devices)
     if n_done_here:
-        busy = time.perf_counter() - t0 - runner.compile_s
+        busy = time.perf_counter() - t0
         summary["networks_per_second"] = n_done_here / max(busy, 1e-9)
         summary["compile_seconds"] = runner.compile_s
     text = format_summary(summary)
