@@ -80,7 +80,7 @@ def erosion_report(view: StoreView):
     bulk = np.nanmedian(np.sqrt(n) * w_std[:, max(pre, 0)])
     threshold = max(1.0, 1.5 * bulk)
     alive = memory_alive(view, code, threshold)
-    after = t >= t_ins
+    after = t > t_ins
     rules = [
         r for r in ("dissipation", "rate_control", "decorrelation") if r in set(rule)
     ]
@@ -103,7 +103,7 @@ def erosion_report(view: StoreView):
         ax.axhline(threshold, color="gray", ls=":", lw=1, label="bulk edge ×1.5")
         ax.set_title(r.replace("_", " "))
         ax.set_xlabel("time (τ)")
-        ax.set_yscale("symlog", linthresh=0.1)
+        ax.set_yscale("log")
         ax.legend(fontsize=7)
         if "imaginary" in life and "real" in life:
             li, lr = life["imaginary"], life["real"]
