@@ -83,34 +83,56 @@ def _split_terms(terms):
 
 
 class MultirateEuler(diffrax.AbstractItoSolver):
-    r"""Multirate Euler–Maruyama: neurons at the fine step, weights every k steps.
+    r"""Multirate Euler–Maruyama: the N² weight noise drawn once every k steps.
 
-    Weights change ~1/η times more slowly than neurons, and their N² Wiener
-    increments dominate the cost. One step of this solver spans `k` fine steps
-    $h$ (so call it with `dt0 = k h`, which `simulate(..., dt=h)` does):
+    The N² Wiener increments of the weight noise cost far more than the
+    network's dynamics (random numbers dominate: ~20x the rest on CPU). One
+    step of this solver spans `k` fine steps $h$ (call it with `dt0 = k h`,
+    which `simulate(..., dt=h)` does). Two schemes (`slow=`):
 
-    1. the neurons and stimuli take `k` Euler–Maruyama steps of size $h$ with W
-       and the rule traces frozen at the block start;
-    2. the weight drive and the rule-state derivatives are **averaged over the
-       k sub-steps** (a rectangle-rule quadrature of $\int \Delta\,dt$ over the
-       block), and W and the traces take one step of size $k h$;
-    3. the weight noise takes one Wiener increment of variance $k h$.
+    **`slow="noise"` (default).** Everything deterministic is single-rate
+    Euler: neurons, weights, rule traces and stimuli all take `k` Euler steps
+    of size $h$ (with neuron and stimulus noise at the fine step). Only the
+    weight noise is coarse: one Wiener increment $\Delta B$ of variance $k h$
+    is drawn per block and added in equal parts $\sigma_W \Delta B / k$ at
+    each of the k sub-steps (the mean of the Brownian bridge over the block).
+    With the weight noise off this *is* single-rate Euler; with it on, the
+    noise added to W over a block has exactly the law of the k single-rate
+    increments (variance $k h \sigma_W^2$), and the only error is that within
+    a block the drift sees that noise spread evenly instead of as a random
+    walk (a weak error O(kh), proportional to the small weight-noise
+    variance).
 
-    Averaging (rather than sampling the drive once per block) keeps the Hebbian
-    terms first-order accurate when the activity oscillates on the block's time
-    scale (limit cycles have periods of 5–10 time units); it costs one O(N²)
-    outer product per sub-step, the same order as the network's matrix-vector
-    product, while the O(N²) random numbers are drawn once per block.
+    **`slow="weights"`.** W and its noise step once per block: the neurons,
+    rule traces and stimuli take `k` Euler steps with W frozen at the block
+    start; the weight drive is **averaged over the k sub-steps** (rectangle
+    rule) and W takes one step of size $k h$. One pass over W per sub-step
+    instead of two, but no faster in practice (random numbers dominate), and
+    first-order inaccurate for activity-dependent rules: a Hebbian update
+    $\eta\, a\phi^\top$ changes the network's input $W\phi$ at rate
+    $\eta N\langle\phi^2\rangle$ (≈ 0.3 per time unit at N = 64), not $\eta$,
+    and freezing W for $kh$ misses that feedback. Exact for
+    activity-independent drives (e.g. dissipation alone).
 
-    Requires the default `FoldInBrownianPath`. Its error against single-rate
-    Euler is measured in `benchmarks/multirate_error.py`.
+    Why the averaged drive rather than one sample per block (`"weights"`):
+    averaging keeps the Hebbian terms first-order accurate when the activity
+    oscillates on the block's time scale (limit cycles have periods of 5–10
+    time units), and costs no extra pass over W (XLA fuses the k outer
+    products into one elementwise pass).
+
+    Both require the default `FoldInBrownianPath`; its block increment is one
+    draw of variance $k h$ (a different, equally valid realisation from the
+    fine path). Errors and speed-ups against single-rate Euler are measured in
+    `benchmarks/multirate_error.py` and documented in `docs/performance.md`.
 
     **Arguments:**
 
-    - `substeps`: k, the number of fine neuron steps per weight step.
+    - `substeps`: k, the number of fine steps per weight-noise draw.
+    - `slow`: `"noise"` (default) or `"weights"`, see above.
     """
 
     substeps: int = eqx.field(static=True)
+    slow: str = eqx.field(static=True, default="noise")
     term_structure: ClassVar = diffrax.AbstractTerm
     interpolation_cls: ClassVar = diffrax.LocalLinearInterpolation
 
@@ -119,6 +141,11 @@ class MultirateEuler(diffrax.AbstractItoSolver):
             raise ValueError(
                 f"MultirateEuler: `substeps` must be a positive int, got "
                 f"{self.substeps!r}."
+            )
+        if self.slow not in ("noise", "weights"):
+            raise ValueError(
+                f"MultirateEuler: `slow` must be 'noise' or 'weights', got "
+                f"{self.slow!r}."
             )
 
     def order(self, terms):
@@ -151,50 +178,98 @@ class MultirateEuler(diffrax.AbstractItoSolver):
             )
             slow_shape = NoiseParts(W=shape.W, neurons=None, stimulus=None)
         has_fast = fast_shape is not None and len(jtu.tree_leaves(fast_shape)) > 0
-        W0, rules0 = y0.W, y0.rules
+        has_slow = slow_shape is not None and slow_shape.W is not None
+        ts = t0 + h * jnp.arange(k, dtype=jnp.result_type(t0, float))
+        euler = lambda a, b: a + h * b  # noqa: E731
 
-        def body(carry, m):
-            neurons, stim, accW, accR = carry
-            t = t0 + m * h
-            y = NetworkState(neurons=neurons, W=W0, rules=rules0, stimulus=stim)
+        def fast_noise(t, y, neurons1, stim1):
+            """Neuron and stimulus noise of one fine step."""
+            if not has_fast:
+                return neurons1, stim1
+            dB = noise.path.evaluate_shape(t, t + h, fast_shape)
+            sc = model.diffusion(t, y, noise.dt)
+            if dB.neurons is not None:
+                neurons1 = neurons1 + sc.neurons * dB.neurons
+            if dB.stimulus is not None:
+                stim1 = tuple(
+                    s if db is None else s + c * db
+                    for s, c, db in zip(stim1, sc.stimulus, dB.stimulus, strict=True)
+                )
+            return neurons1, stim1
+
+        if self.slow == "noise":
+            # One block draw of the weight noise, spread evenly over the block.
+            dW_noise = None
+            if has_slow:
+                dBW = noise.path.evaluate_shape(t0, t1, slow_shape).W
+                dW_noise = (model.diffusion(t0, y0, noise.dt).W / k) * dBW
+
+            def body(y, t):
+                d = model.drift(t, y)
+                W1 = euler(y.W, d.W)
+                if dW_noise is not None:
+                    W1 = W1 + dW_noise
+                neurons1, stim1 = fast_noise(
+                    t,
+                    y,
+                    jtu.tree_map(euler, y.neurons, d.neurons),
+                    jtu.tree_map(euler, y.stimulus, d.stimulus),
+                )
+                y1 = NetworkState(
+                    neurons=neurons1,
+                    W=W1,
+                    rules=jtu.tree_map(euler, y.rules, d.rules),
+                    stimulus=stim1,
+                )
+                return y1, None
+
+            y1, _ = jax.lax.scan(body, y0, ts)
+            return y1, None, dict(y0=y0, y1=y1), None, diffrax.RESULTS.successful
+
+        # slow == "weights"
+        W0 = y0.W
+
+        # 1. The fast loop: neurons, rule traces and stimuli (all O(N)) at the
+        #    fine step, with W frozen. The weight drive is not used here, so
+        #    XLA removes it from the loop body.
+        def body_w(carry, t):
+            neurons, rules, stim = carry
+            y = NetworkState(neurons=neurons, W=W0, rules=rules, stimulus=stim)
             d = model.drift(t, y)
-            neurons1 = jtu.tree_map(lambda a, b: a + h * b, neurons, d.neurons)
-            stim1 = jtu.tree_map(lambda a, b: a + h * b, stim, d.stimulus)
-            if has_fast:
-                dB = noise.path.evaluate_shape(t, t + h, fast_shape)
-                sc = model.diffusion(t, y, noise.dt)
-                if dB.neurons is not None:
-                    neurons1 = neurons1 + sc.neurons * dB.neurons
-                if dB.stimulus is not None:
-                    stim1 = tuple(
-                        s if db is None else s + c * db
-                        for s, c, db in zip(
-                            stim1, sc.stimulus, dB.stimulus, strict=True
-                        )
-                    )
-            accW = accW + d.W
-            accR = jtu.tree_map(jnp.add, accR, d.rules)
-            return (neurons1, stim1, accW, accR), None
+            neurons1, stim1 = fast_noise(
+                t,
+                y,
+                jtu.tree_map(euler, neurons, d.neurons),
+                jtu.tree_map(euler, stim, d.stimulus),
+            )
+            rules1 = jtu.tree_map(euler, rules, d.rules)
+            return (neurons1, rules1, stim1), (neurons, rules, stim)
 
-        init = (
-            y0.neurons,
-            y0.stimulus,
-            jnp.zeros_like(W0),
-            jtu.tree_map(jnp.zeros_like, rules0),
+        (neurons1, rules1, stim1), (neurons_k, rules_k, stim_k) = jax.lax.scan(
+            body_w, (y0.neurons, y0.rules, y0.stimulus), ts
         )
-        (neurons1, stim1, accW, accR), _ = jax.lax.scan(
-            body, init, jnp.arange(k, dtype=jnp.result_type(t0, float))
-        )
-        H = t1 - t0
-        W1 = W0 + (H / k) * accW
-        rules1 = jtu.tree_map(lambda r, a: r + (H / k) * a, rules0, accR)
-        if noise is not None and slow_shape.W is not None:
+
+        # 2. The weight drive averaged over the k sub-step states, with W
+        #    frozen: evaluated after the loop as one unrolled sum, which XLA
+        #    fuses into a single elementwise pass over N x N (the k outer
+        #    products are never written to memory). The O(N) parts of the
+        #    drift computed alongside are unused and removed by XLA.
+        def drive(m):
+            at = lambda tree: jtu.tree_map(lambda a: a[m], tree)  # noqa: E731
+            y = NetworkState(
+                neurons=at(neurons_k), W=W0, rules=at(rules_k), stimulus=at(stim_k)
+            )
+            return model.drift(ts[m], y).W
+
+        accW = drive(0)
+        for m in range(1, k):
+            accW = accW + drive(m)
+        W1 = W0 + (t1 - t0) / k * accW
+        if has_slow:
             dBW = noise.path.evaluate_shape(t0, t1, slow_shape).W
-            sc = model.diffusion(t0, y0, noise.dt)
-            W1 = W1 + sc.W * dBW
+            W1 = W1 + model.diffusion(t0, y0, noise.dt).W * dBW
         y1 = NetworkState(neurons=neurons1, W=W1, rules=rules1, stimulus=stim1)
-        dense_info = dict(y0=y0, y1=y1)
-        return y1, None, dense_info, None, diffrax.RESULTS.successful
+        return y1, None, dict(y0=y0, y1=y1), None, diffrax.RESULTS.successful
 
     def func(self, terms, t0, y0, args):
         return terms.vf(t0, y0, args)
