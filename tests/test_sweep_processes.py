@@ -55,6 +55,8 @@ def env(tmp_path_factory):
     e = dict(os.environ)
     e.update(
         EQX_ON_ERROR="nan",
+        # more XLA CPU pool threads than devices (see sleepjax.sweep._run)
+        NPROC="5",
         JAX_COMPILATION_CACHE_DIR=str(cache),
         JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
         JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",

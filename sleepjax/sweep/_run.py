@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -146,6 +147,35 @@ def _devices(devices) -> list:
     if not devices:
         raise ValueError("devices must not be empty.")
     return devices
+
+
+def _cpu_pool_threads() -> int:
+    """Threads of XLA's CPU thread pool (as the CPU client sizes it)."""
+    for var in ("PJRT_NPROC", "NPROC"):
+        value = os.environ.get(var, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return os.cpu_count() or 1
+
+
+def _safe_devices(devices: list) -> list:
+    """On a CPU host split into several XLA devices, every device runs its
+    program on a thread of one shared pool, and jaxlib's batched LAPACK
+    kernels (eig in the observables) wait for helper tasks on that same pool:
+    with as many devices as threads, all threads can wait at once (deadlock).
+    Use fewer devices then; results do not depend on the device count."""
+    if len(devices) < 2 or devices[0].platform != "cpu":
+        return devices
+    threads = _cpu_pool_threads()
+    if len(devices) < threads:
+        return devices
+    keep = max(1, threads - 1)
+    _log(
+        f"using {keep} of {len(devices)} CPU devices: XLA's CPU thread pool has "
+        f"{threads} thread(s), and LAPACK calls can deadlock when every thread runs "
+        f"a device. Set NPROC={len(devices) + 1} before starting Python to use all."
+    )
+    return devices[:keep]
 
 
 def _variable_dims(cfg: RunConfig, shapes: dict[str, tuple]) -> dict[str, tuple]:
@@ -418,7 +448,7 @@ def sweep(
     """
     t_start = time.perf_counter()
     plan = validate_sweep(cfg)
-    devs = _devices(devices)
+    devs = _safe_devices(_devices(devices))
     with jax.enable_x64(bool(cfg.run.float64)):
         result = _sweep(plan, out, overwrite=overwrite, quiet=quiet, devices=devs)
     result.wall_s = time.perf_counter() - t_start
