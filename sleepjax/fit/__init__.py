@@ -1,0 +1,42 @@
+"""Gradient-based fitting of plasticity-rule parameters (`sleepjax.fit`).
+
+```python
+import optax, jax.random as jr
+from sleepjax import fit as sf
+from sleepjax.models import susman
+
+opts = susman.SusmanOptions(n=32, stdp="asymmetric", rule="rate_control")
+build = lambda p: susman.learning(opts, p, jr.key(0), window=(50., 150.), t_end=400.)
+data = sf.simulate_data(build, true_params, key=1)
+res = sf.fit(build, start_params, data, ["a_P", "a_D", "tau_P", "tau_D"],
+             sf.Trajectory(("memory", "weights", "coords")),
+             constraints={"tau_P": "positive", "tau_D": "positive"},
+             optimizer=optax.adam(0.05), steps=200, restarts=4, spread=0.2)
+print(res.summary())
+```
+
+See docs/fit.md.
+"""
+
+from ._eig import eig as eig
+from ._fit import FitData as FitData
+from ._fit import FitNaNError as FitNaNError
+from ._fit import FitResult as FitResult
+from ._fit import fit as fit
+from ._fit import simulate_data as simulate_data
+from ._io import load_result as load_result
+from ._io import save_result as save_result
+from ._loss import AbstractLoss as AbstractLoss
+from ._loss import CustomLoss as CustomLoss
+from ._loss import SummaryStats as SummaryStats
+from ._loss import Trajectory as Trajectory
+from ._observables import FAMILIES as FAMILIES
+from ._observables import FitObservables as FitObservables
+from ._observables import differentiable as differentiable
+from ._params import AbstractConstraint as AbstractConstraint
+from ._params import Identity as Identity
+from ._params import Interval as Interval
+from ._params import Negative as Negative
+from ._params import Param as Param
+from ._params import Positive as Positive
+from ._plot import plot_fit as plot_fit

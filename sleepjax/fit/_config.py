@@ -1,0 +1,584 @@
+"""Reading and validating a fit config (TOML) before anything is compiled.
+
+Sections: `[model]` (fields of `SusmanOptions` and `SusmanParams`: the model
+that generates the data), `[protocol]` (`name = "learning"` or `"erosion"`,
+`seed` for the network structure, and the protocol's keyword arguments),
+`[fit]` (trainable `params`, `constraints`, `start`, optimiser settings) with
+`[fit.loss]` and `[fit.data]`. See docs/fit.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import inspect
+import math
+import tomllib
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import optax
+
+from ..models import susman
+from ._loss import STATS, SummaryStats, Trajectory
+from ._observables import ALL_NAMES, FAMILIES, available_names, expand_names
+from ._params import CONSTRAINT_NAMES, Param, as_constraint
+
+OPTION_FIELDS = tuple(f.name for f in dataclasses.fields(susman.SusmanOptions))
+PARAM_FIELDS = susman.PARAM_NAMES
+PROTOCOLS: dict[str, Callable] = {
+    "learning": susman.learning,
+    "erosion": susman.erosion,
+}
+SECTIONS = ("model", "protocol", "fit")
+FIT_KEYS = (
+    "params",
+    "constraints",
+    "start",
+    "optimizer",
+    "lr",
+    "schedule",
+    "steps",
+    "restarts",
+    "spread",
+    "seed",
+    "clip",
+    "tol",
+    "xtol",
+    "loss",
+    "data",
+)
+LOSS_KEYS = ("kind", "observables", "t_min", "t_max", "weights", "draws", "stats")
+DATA_KEYS = ("seed", "draws")
+OPTIMIZERS: dict[str, Callable] = {
+    "adam": optax.adam,
+    "adamw": optax.adamw,
+    "sgd": optax.sgd,
+    "rmsprop": optax.rmsprop,
+    "lbfgs": None,  # optax.lbfgs with its zoom line search; lr/schedule unused
+}
+SCHEDULES = ("constant", "cosine", "exponential", "warmup_cosine")
+
+
+class ConfigError(ValueError):
+    """A fit config is invalid; the message lists every problem found."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FitConfig:
+    """A validated fit config, ready to run (see `load_config`)."""
+
+    raw: dict
+    opts: susman.SusmanOptions
+    true_params: susman.SusmanParams
+    start_params: susman.SusmanParams
+    protocol: str
+    protocol_kwargs: dict
+    structure_seed: int
+    trainables: tuple[Param, ...]
+    loss: Any
+    optimizer: optax.GradientTransformation
+    steps: int
+    restarts: int
+    spread: float
+    tol: float | None
+    xtol: float | None
+    seed: int
+    data_seed: int
+    data_draws: int
+
+    def build(self) -> Callable:
+        """`params -> Experiment` for this config's protocol and structure."""
+        import jax.random as jr
+
+        fn = PROTOCOLS[self.protocol]
+        opts, kw, seed = self.opts, dict(self.protocol_kwargs), self.structure_seed
+
+        def build(p):
+            return fn(opts, p, jr.key(seed), **kw)
+
+        return build
+
+
+def _suggest(word: str, choices) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+class _Errors:
+    def __init__(self, source: str):
+        self.source = source
+        self.items: list[str] = []
+
+    def add(self, where: str, msg: str) -> None:
+        self.items.append(f"[{where}] {msg}")
+
+    def unknown(self, where: str, key: str, valid) -> None:
+        self.add(
+            where,
+            f"unknown key {key!r}.{_suggest(key, valid)} Valid keys: "
+            f"{', '.join(valid)}.",
+        )
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            lines = "\n  - ".join(self.items)
+            raise ConfigError(f"invalid fit config {self.source}:\n  - {lines}")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_int(err, where, key, v, lo=1) -> int | None:
+    if not _is_int(v) or v < lo:
+        err.add(where, f"`{key}` must be an integer >= {lo}, got {v!r}.")
+        return None
+    return v
+
+
+def _check_pos(err, where, key, v, allow_zero=False) -> float | None:
+    ok = _is_num(v) and (v >= 0 if allow_zero else v > 0)
+    if not ok:
+        rel = ">= 0" if allow_zero else "> 0"
+        err.add(where, f"`{key}` must be a finite number {rel}, got {v!r}.")
+        return None
+    return float(v)
+
+
+def _table(err, doc, name) -> dict:
+    v = doc.get(name, {})
+    if not isinstance(v, dict):
+        err.add(name, f"must be a table, got {type(v).__name__}.")
+        return {}
+    return v
+
+
+def _model(err, model):
+    opts_kw, par_kw = {}, {}
+    for k, v in model.items():
+        if k in OPTION_FIELDS:
+            opts_kw[k] = v
+        elif k in PARAM_FIELDS:
+            if not _is_num(v):
+                err.add("model", f"`{k}` must be a finite number, got {v!r}.")
+            else:
+                par_kw[k] = float(v)
+        else:
+            err.unknown("model", k, OPTION_FIELDS + PARAM_FIELDS)
+    hints = typing.get_type_hints(susman.SusmanOptions)
+    for k in list(opts_kw):
+        choices = (
+            typing.get_args(hints[k]) if typing.get_origin(hints[k]) is Literal else ()
+        )
+        if choices and opts_kw[k] not in choices:
+            v = opts_kw.pop(k)
+            err.add(
+                "model",
+                f"`{k}` must be one of {', '.join(map(repr, choices))}, got {v!r}."
+                + (_suggest(v, choices) if isinstance(v, str) else ""),
+            )
+    if "n" in opts_kw and not _is_int(opts_kw["n"]):
+        err.add("model", f"`n` must be an integer, got {opts_kw['n']!r}.")
+        opts_kw.pop("n")
+    if "dt" in opts_kw and not _is_num(opts_kw["dt"]):
+        err.add("model", f"`dt` must be a number, got {opts_kw['dt']!r}.")
+        opts_kw.pop("dt")
+    opts = params = None
+    try:
+        opts = susman.SusmanOptions(**opts_kw)
+    except (ValueError, TypeError) as e:
+        err.add("model", str(e))
+    try:
+        params = susman.SusmanParams(**par_kw)
+    except (ValueError, TypeError) as e:
+        err.add("model", str(e))
+    return opts, params, par_kw
+
+
+def _protocol(err, proto):
+    name = proto.get("name")
+    if name not in PROTOCOLS:
+        err.add(
+            "protocol",
+            f"`name` must be one of {', '.join(map(repr, PROTOCOLS))}, got "
+            f"{name!r}.{_suggest(name, PROTOCOLS) if isinstance(name, str) else ''}",
+        )
+        return None, {}, 0
+    fn = PROTOCOLS[name]
+    sig = inspect.signature(fn)
+    kwargs_ok = [p.name for p in sig.parameters.values() if p.kind is p.KEYWORD_ONLY]
+    seed = proto.get("seed", 0)
+    if not _is_int(seed) or seed < 0:
+        err.add("protocol", f"`seed` must be an integer >= 0, got {seed!r}.")
+        seed = 0
+    kw = {}
+    for k, v in proto.items():
+        if k in ("name", "seed"):
+            continue
+        if k not in kwargs_ok:
+            err.unknown("protocol", k, ["name", "seed", *kwargs_ok])
+            continue
+        default = sig.parameters[k].default
+        if isinstance(default, tuple):
+            if not (
+                isinstance(v, list)
+                and len(v) == len(default)
+                and all(_is_num(x) for x in v)
+            ):
+                err.add(
+                    "protocol",
+                    f"`{k}` must be a list of {len(default)} numbers, got {v!r}.",
+                )
+                continue
+            v = tuple(float(x) for x in v)
+        elif isinstance(default, bool):
+            if not isinstance(v, bool):
+                err.add("protocol", f"`{k}` must be true or false, got {v!r}.")
+                continue
+        elif isinstance(default, float):
+            if not _is_num(v):
+                err.add("protocol", f"`{k}` must be a number, got {v!r}.")
+                continue
+            if k in ("save_every", "t_end") and v <= 0:
+                err.add("protocol", f"`{k}` must be > 0, got {v!r}.")
+                continue
+            v = float(v)
+        elif isinstance(default, str) and not isinstance(v, str):
+            err.add("protocol", f"`{k}` must be a string, got {v!r}.")
+            continue
+        kw[k] = v
+    return name, kw, seed
+
+
+def _optimizer(err, f):
+    name = f.get("optimizer", "adam")
+    lr = _check_pos(err, "fit", "lr", f.get("lr", 0.05))
+    steps = _check_int(err, "fit", "steps", f.get("steps", 100))
+    sched = f.get("schedule", "constant")
+    clip = f.get("clip")
+    if name not in OPTIMIZERS:
+        err.add(
+            "fit",
+            f"`optimizer` must be one of {', '.join(OPTIMIZERS)}, got {name!r}."
+            + (_suggest(name, OPTIMIZERS) if isinstance(name, str) else ""),
+        )
+        return None, steps
+    if sched not in SCHEDULES:
+        err.add(
+            "fit",
+            f"`schedule` must be one of {', '.join(SCHEDULES)}, got {sched!r}."
+            + (_suggest(sched, SCHEDULES) if isinstance(sched, str) else ""),
+        )
+        return None, steps
+    if clip is not None:
+        clip = _check_pos(err, "fit", "clip", clip)
+    if lr is None or steps is None:
+        return None, steps
+    if name == "lbfgs":
+        opt = optax.lbfgs(
+            linesearch=optax.scale_by_zoom_linesearch(
+                max_linesearch_steps=10, initial_guess_strategy="one"
+            )
+        )
+        if clip is not None:
+            opt = optax.chain(optax.clip_by_global_norm(clip), opt)
+        return opt, steps
+    if sched == "constant":
+        rate = lr
+    elif sched == "cosine":
+        rate = optax.cosine_decay_schedule(lr, steps, alpha=0.05)
+    elif sched == "exponential":
+        rate = optax.exponential_decay(lr, steps, decay_rate=0.05)
+    else:
+        rate = optax.warmup_cosine_decay_schedule(
+            0.0, lr, max(1, steps // 10), steps, end_value=0.05 * lr
+        )
+    opt = OPTIMIZERS[name](rate)
+    if clip is not None:
+        opt = optax.chain(optax.clip_by_global_norm(clip), opt)
+    return opt, steps
+
+
+def _loss(err, spec, avail, horizon):
+    if not isinstance(spec, dict):
+        err.add("fit.loss", f"must be a table, got {spec!r}.")
+        return None
+    for k in spec:
+        if k not in LOSS_KEYS:
+            err.unknown("fit.loss", k, LOSS_KEYS)
+    kind = spec.get("kind", "trajectory")
+    if kind not in ("trajectory", "summary"):
+        err.add(
+            "fit.loss",
+            f"`kind` must be 'trajectory' or 'summary', got {kind!r}."
+            + (
+                _suggest(kind, ("trajectory", "summary"))
+                if isinstance(kind, str)
+                else ""
+            ),
+        )
+        return None
+    obs = spec.get("observables", ["memory"])
+    if isinstance(obs, str):
+        obs = [obs]
+    if not isinstance(obs, list) or not obs or not all(isinstance(o, str) for o in obs):
+        err.add("fit.loss", f"`observables` must be a list of names, got {obs!r}.")
+        return None
+    valid = list(FAMILIES) + list(ALL_NAMES if avail is None else avail)
+    bad = False
+    for o in obs:
+        if o in FAMILIES:
+            missing = [x for x in FAMILIES[o] if avail is not None and x not in avail]
+            if missing:
+                err.add(
+                    "fit.loss",
+                    f"observable family {o!r} needs {missing}, which this protocol "
+                    f"does not save (it saves {list(avail)}).",
+                )
+                bad = True
+        elif o not in valid:
+            err.add(
+                "fit.loss",
+                f"unknown observable {o!r}.{_suggest(o, valid)} "
+                f"Valid: {', '.join(valid)}.",
+            )
+            bad = True
+    kw = {}
+    for k in ("t_min", "t_max"):
+        if k in spec:
+            v = spec[k]
+            if not _is_num(v) or (horizon is not None and not 0 <= v <= horizon):
+                err.add(
+                    "fit.loss",
+                    f"`{k}` must be a number inside the horizon [0, {horizon}], "
+                    f"got {v!r}.",
+                )
+                bad = True
+            else:
+                kw[k] = float(v)
+    if "weights" in spec:
+        w = spec["weights"]
+        names = set(expand_names(obs)) | set(obs)
+        if not isinstance(w, dict):
+            err.add("fit.loss", f"`weights` must be a table, got {w!r}.")
+            bad = True
+        else:
+            for k, v in w.items():
+                if k not in names:
+                    err.add(
+                        "fit.loss",
+                        f"weight for {k!r}, which is not in "
+                        f"`observables`.{_suggest(k, names)}",
+                    )
+                    bad = True
+                elif not _is_num(v) or v < 0:
+                    err.add("fit.loss", f"weight of {k!r} must be >= 0, got {v!r}.")
+                    bad = True
+            kw["weights"] = {k: float(v) for k, v in w.items() if _is_num(v)}
+    if kind == "trajectory":
+        for k in ("draws", "stats"):
+            if k in spec:
+                err.add("fit.loss", f"`{k}` applies to kind = 'summary' only.")
+                bad = True
+        return None if bad else Trajectory(tuple(obs), **kw)
+    draws = _check_int(err, "fit.loss", "draws", spec.get("draws", 4))
+    stats = spec.get("stats", ["mean"])
+    stats = [stats] if isinstance(stats, str) else stats
+    if not isinstance(stats, list) or not stats or any(s not in STATS for s in stats):
+        err.add("fit.loss", f"`stats` must be a list from {STATS}, got {stats!r}.")
+        return None
+    if "std" in stats and draws is not None and draws < 2:
+        err.add("fit.loss", "the 'std' statistic needs draws >= 2.")
+        return None
+    if bad or draws is None:
+        return None
+    return SummaryStats(tuple(obs), draws=draws, stats=tuple(stats), **kw)
+
+
+def validate(doc: dict, source: str = "<config>") -> FitConfig:
+    """Validate a parsed TOML document; raise `ConfigError` listing every
+    problem (unknown keys come with the nearest valid name)."""
+    err = _Errors(source)
+    for k in doc:
+        if k not in SECTIONS:
+            err.unknown("top level", k, SECTIONS)
+    for s in SECTIONS:
+        if s not in doc:
+            err.add(s, "section missing.")
+    model = _table(err, doc, "model")
+    proto = _table(err, doc, "protocol")
+    f = _table(err, doc, "fit")
+    opts, true_params, true_kw = _model(err, model)
+    pname, pkw, sseed = _protocol(err, proto)
+
+    for k in f:
+        if k not in FIT_KEYS:
+            err.unknown("fit", k, FIT_KEYS)
+    names = f.get("params")
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, list) or not names:
+        err.add(
+            "fit",
+            f"`params` must be a non-empty list of parameter names, got {names!r}.",
+        )
+        names = []
+    good = []
+    for n in names:
+        if not isinstance(n, str) or n not in PARAM_FIELDS:
+            err.add(
+                "fit",
+                f"`params`: unknown parameter {n!r}."
+                f"{_suggest(n, PARAM_FIELDS)} Valid: {', '.join(PARAM_FIELDS)}.",
+            )
+        elif n in good:
+            err.add("fit", f"`params`: {n!r} listed twice.")
+        else:
+            good.append(n)
+    cons = f.get("constraints", {})
+    if not isinstance(cons, dict):
+        err.add("fit", f"`constraints` must be a table, got {cons!r}.")
+        cons = {}
+    cobj = {}
+    for n, c in cons.items():
+        if n not in good:
+            err.add(
+                "fit",
+                f"constraint for {n!r}, which is not in `params`.{_suggest(n, good)}",
+            )
+            continue
+        if isinstance(c, list):
+            if len(c) != 2 or not all(_is_num(x) for x in c):
+                err.add(
+                    "fit", f"constraint of {n!r}: an interval is [lo, hi], got {c!r}."
+                )
+                continue
+        elif not isinstance(c, str):
+            err.add(
+                "fit",
+                f"constraint of {n!r} must be one of {CONSTRAINT_NAMES} "
+                f"or [lo, hi], got {c!r}.",
+            )
+            continue
+        try:
+            cobj[n] = as_constraint(c)
+        except ValueError as e:
+            err.add("fit", f"constraint of {n!r}: {e}")
+    start = f.get("start", {})
+    if not isinstance(start, dict):
+        err.add("fit", f"`start` must be a table, got {start!r}.")
+        start = {}
+    start_kw = dict(true_kw)
+    defaults = {fl.name: fl.default for fl in dataclasses.fields(susman.SusmanParams)}
+    for n in good:
+        start_kw[n] = float(defaults[n])
+    for n, v in start.items():
+        if n not in good:
+            err.add(
+                "fit",
+                f"start value for {n!r}, which is not in `params`.{_suggest(n, good)}",
+            )
+        elif not _is_num(v):
+            err.add("fit", f"start value of {n!r} must be a number, got {v!r}.")
+        else:
+            start_kw[n] = float(v)
+    for n in good:
+        c = cobj.get(n)
+        if c is not None and not c.contains(start_kw[n]):
+            err.add(
+                "fit",
+                f"start value of {n!r} ({start_kw[n]}) is outside its "
+                f"constraint ({c.describe()}); set [fit.start] {n} = ...",
+            )
+        if c is not None and n in true_kw and not c.contains(true_kw[n]):
+            err.add(
+                "fit",
+                f"the true value of {n!r} in [model] ({true_kw[n]}) is "
+                f"outside its constraint ({c.describe()}).",
+            )
+    start_params = None
+    if true_params is not None:
+        try:
+            start_params = susman.SusmanParams(**start_kw)
+        except (ValueError, TypeError) as e:
+            err.add("fit", f"start values: {e}")
+
+    opt, steps = _optimizer(err, f)
+    restarts = _check_int(err, "fit", "restarts", f.get("restarts", 1))
+    spread = _check_pos(err, "fit", "spread", f.get("spread", 0.0), allow_zero=True)
+    tol, xtol = f.get("tol"), f.get("xtol")
+    if tol is not None:
+        tol = _check_pos(err, "fit", "tol", tol)
+    if xtol is not None:
+        xtol = _check_pos(err, "fit", "xtol", xtol)
+    seed = f.get("seed", 0)
+    if not _is_int(seed) or seed < 0:
+        err.add("fit", f"`seed` must be an integer >= 0, got {seed!r}.")
+
+    data = f.get("data", {})
+    if not isinstance(data, dict):
+        err.add("fit.data", f"must be a table, got {data!r}.")
+        data = {}
+    for k in data:
+        if k not in DATA_KEYS:
+            err.unknown("fit.data", k, DATA_KEYS)
+    dseed = data.get("seed", 1)
+    if not _is_int(dseed) or dseed < 0:
+        err.add("fit.data", f"`seed` must be an integer >= 0, got {dseed!r}.")
+    ddraws = _check_int(err, "fit.data", "draws", data.get("draws", 1))
+
+    # Build the experiment once (arrays only, no compilation) to check the
+    # protocol settings and learn which observables it saves.
+    avail, horizon = None, None
+    if opts is not None and true_params is not None and pname is not None:
+        import jax.random as jr
+
+        try:
+            exp = PROTOCOLS[pname](opts, true_params, jr.key(sseed), **pkw)
+            avail, horizon = available_names(exp.observe), exp.t1
+        except (ValueError, TypeError) as e:
+            err.add("protocol", str(e))
+    loss = _loss(err, f.get("loss", {}), avail, horizon)
+    err.raise_if_any()
+    trainables = tuple(Param(n, cobj.get(n)) for n in good)
+    return FitConfig(
+        raw=doc,
+        opts=opts,
+        true_params=true_params,
+        start_params=start_params,
+        protocol=pname,
+        protocol_kwargs=pkw,
+        structure_seed=sseed,
+        trainables=trainables,
+        loss=loss,
+        optimizer=opt,
+        steps=steps,
+        restarts=restarts,
+        spread=spread,
+        tol=tol,
+        xtol=xtol,
+        seed=seed,
+        data_seed=dseed,
+        data_draws=ddraws,
+    )
+
+
+def load_config(path) -> FitConfig:
+    """Read and validate a fit config file (see `validate`)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ConfigError(f"cannot read config {path}: {e.strerror}.") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path} is not valid TOML: {e}.") from None
+    return validate(doc, str(path))

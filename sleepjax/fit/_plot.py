@@ -1,0 +1,97 @@
+"""Figure of a fit: target vs fitted observables, loss curves, parameter traces."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_LABELS = {
+    "mem_re": "Re λ_mem",
+    "mem_im": "Im λ_mem",
+    "mem_proj": "memory projection",
+    "plane_overlap": "plane overlap",
+    "p_u": "p_u",
+    "p_v": "p_v",
+    "w_plane": "W in memory plane",
+    "w_mean": "mean W",
+    "w_std": "std W",
+    "rate_mean": "mean rate",
+    "rate_std": "std rate",
+}
+
+
+def _curve(a):
+    """(draws, T, ...) → (T,) for plotting: the first draw, first plane."""
+    a = np.asarray(a)[0]
+    return a.reshape(a.shape[0], -1)[:, 0]
+
+
+def plot_fit(result, *, restart: int | None = None, max_panels: int = 8):
+    """Matplotlib figure of a `FitResult`.
+
+    One panel per observable (target data, the start and the fit of `restart`,
+    default the best; first draw and first memory plane), then the loss curves
+    of all restarts and the parameters' traces relative to their true values
+    (or to their start values when the truth is unknown).
+
+    **Returns:** the `matplotlib.figure.Figure` (not shown).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    r = result.best if restart is None else restart
+    obs = list(result.target)[:max_panels]
+    n = len(obs) + 2
+    cols = min(4, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(3.6 * cols, 2.8 * rows), squeeze=False
+    )
+    axes = axes.ravel()
+    ts = result.ts
+    for ax, nm in zip(axes, obs, strict=False):
+        ax.plot(ts, _curve(result.target[nm]), "k-", lw=2, label="target")
+        ax.plot(ts, _curve(result.initial[nm][r]), ":", color="0.5", label="start")
+        ax.plot(ts, _curve(result.fitted[nm][r]), "C3--", lw=1.5, label="fitted")
+        ax.set_title(_LABELS.get(nm, nm), fontsize=10)
+        ax.set_xlabel("t")
+    axes[0].legend(fontsize=8)
+    ax = axes[len(obs)]
+    ax.semilogy(result.loss, color="0.6", lw=0.8)
+    ax.semilogy(result.loss[:, r], "C3", lw=1.5)
+    ax.set_title("loss (all restarts; best red)", fontsize=10)
+    ax.set_xlabel("step")
+    ax = axes[len(obs) + 1]
+    ref = result.true_values if result.true_values is not None else result.init_values
+    for i, nm in enumerate(result.names):
+        tr = result.trace[nm][:, r].reshape(result.trace[nm].shape[0], -1)[:, 0]
+        den = (
+            np.asarray(ref[nm]).reshape(-1)[0]
+            if result.true_values is not None
+            else (np.asarray(ref[nm][r]).reshape(-1)[0])
+        )
+        ax.plot(tr / den, color=f"C{i}", label=nm)
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set_title(
+        "value / true value" if result.true_values is not None else "value / start",
+        fontsize=10,
+    )
+    ax.set_xlabel("step")
+    ax.legend(fontsize=8)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    title = ", ".join(
+        f"{nm}={float(np.asarray(result.values[nm][r]).reshape(-1)[0]):.4g}"
+        + (
+            f" (true {float(np.asarray(result.true_values[nm]).reshape(-1)[0]):.4g})"
+            if result.true_values is not None
+            else ""
+        )
+        for nm in result.names
+    )
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
