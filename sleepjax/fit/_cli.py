@@ -61,30 +61,58 @@ def main(args: argparse.Namespace) -> int:
 
     import jax
 
+    with jax.enable_x64(bool(cfg.run.run.float64)):
+        result = _run(cfg, args)
+    if result is None:
+        return 1
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    from ._io import save_result
+
+    say(result.summary())
+    meta = {"file": str(args.config), "toml": cfg.raw}
+    out = save_result(result, args.out, config=meta, overwrite=args.overwrite)
+    say(f"wrote {out}/result.npz, fit.json, fit.png")
+    return 0
+
+
+def _run(cfg, args):
+    """Simulate the data and fit; `None` if the fit stopped on a NaN."""
+    import equinox as eqx
+    import jax
+    import jax.numpy as jnp
+
     from ._fit import FitNaNError, fit, simulate_data
-    from ._io import save_result, versions
+
+    dtype = jnp.result_type(float)  # float64 under [run] float64 = true
+
+    def cast(tree):
+        return jax.tree.map(
+            lambda a: jnp.asarray(a, dtype) if eqx.is_inexact_array(a) else a, tree
+        )
 
     build = cfg.build()
+    solver = cfg.run.run.solver_object()
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     say(
-        f"simulating data: {cfg.protocol}, n={cfg.opts.n}, "
-        f"{cfg.data_draws} draw(s), seed {cfg.data_seed}"
+        f"simulating data: {cfg.run.protocol}, n={cfg.run.options.n}, "
+        f"{cfg.data_draws} draw(s), noise seed {cfg.data_seed}"
     )
     data = simulate_data(
         build,
-        cfg.true_params,
-        key=cfg.data_seed,
+        cast(cfg.true_params),
+        key=cfg.key(cfg.data_seed),
         draws=cfg.data_draws,
         observables=cfg.loss.observables,
+        solver=solver,
     )
     say(
-        f"fitting {', '.join(p.name for p in cfg.trainables)}: {cfg.steps} steps x "
-        f"{cfg.restarts} restart(s) ({jax.default_backend()})"
+        f"fitting {', '.join(p.name for p in cfg.trainables)}: up to {cfg.steps} "
+        f"steps x {cfg.restarts} restart(s) on {jax.default_backend()}"
     )
     try:
-        result = fit(
+        return fit(
             build,
-            cfg.start_params,
+            cast(cfg.start_params),
             data,
             cfg.trainables,
             cfg.loss,
@@ -94,17 +122,13 @@ def main(args: argparse.Namespace) -> int:
             spread=cfg.spread,
             tol=cfg.tol,
             xtol=cfg.xtol,
-            key=cfg.seed,
+            key=cfg.key(cfg.seed),
+            solver=solver,
             progress=not args.quiet,
         )
     except FitNaNError as e:
         print(f"sleepjax fit: {e}", file=sys.stderr)
-        return 1
-    say(result.summary())
-    meta = {"file": str(args.config), "toml": cfg.raw, "versions": versions()}
-    out = save_result(result, args.out, config=meta, overwrite=args.overwrite)
-    say(f"wrote {out}/result.npz, fit.json, fit.png")
-    return 0
+        return None
 
 
 def _standalone(argv=None) -> int:

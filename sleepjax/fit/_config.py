@@ -1,23 +1,22 @@
 """Reading and validating a fit config (TOML) before anything is compiled.
 
-Sections: `[model]` (fields of `SusmanOptions` and `SusmanParams`: the model
-that generates the data), `[protocol]` (`name = "learning"` or `"erosion"`,
-`seed` for the network structure, and the protocol's keyword arguments),
-`[fit]` (trainable `params`, `constraints`, `start`, optimiser settings) with
-`[fit.loss]` and `[fit.data]`. See docs/fit.md.
+`[model]`, `[protocol]` and `[run]` are those of every sleepjax config
+(`sleepjax.config`): the model that generates the data, the protocol, and
+`[run] seed` (network structure: memory plane, initial W and x, φ0), `solver`,
+`prng`, `float64`. `[fit]` holds the trainable `params`, their `constraints`
+and `start` values, the optimiser settings, `[fit.loss]` and `[fit.data]`.
+See docs/fit.md.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-import inspect
 import math
 import tomllib
-import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import optax
 
@@ -26,13 +25,7 @@ from ._loss import STATS, SummaryStats, Trajectory
 from ._observables import ALL_NAMES, FAMILIES, available_names, expand_names
 from ._params import CONSTRAINT_NAMES, Param, as_constraint
 
-OPTION_FIELDS = tuple(f.name for f in dataclasses.fields(susman.SusmanOptions))
 PARAM_FIELDS = susman.PARAM_NAMES
-PROTOCOLS: dict[str, Callable] = {
-    "learning": susman.learning,
-    "erosion": susman.erosion,
-}
-SECTIONS = ("model", "protocol", "fit")
 FIT_KEYS = (
     "params",
     "constraints",
@@ -71,12 +64,9 @@ class FitConfig:
     """A validated fit config, ready to run (see `load_config`)."""
 
     raw: dict
-    opts: susman.SusmanOptions
+    run: Any  # sleepjax.config.RunConfig
     true_params: susman.SusmanParams
     start_params: susman.SusmanParams
-    protocol: str
-    protocol_kwargs: dict
-    structure_seed: int
     trainables: tuple[Param, ...]
     loss: Any
     optimizer: optax.GradientTransformation
@@ -90,16 +80,23 @@ class FitConfig:
     data_draws: int
 
     def build(self) -> Callable:
-        """`params -> Experiment` for this config's protocol and structure."""
+        """`params -> Experiment` with this config's protocol and structure
+        (`[run] seed`)."""
         import jax.random as jr
 
-        fn = PROTOCOLS[self.protocol]
-        opts, kw, seed = self.opts, dict(self.protocol_kwargs), self.structure_seed
+        run = self.run
+        key = jr.key(run.run.seed, impl=run.run.prng)
 
         def build(p):
-            return fn(opts, p, jr.key(seed), **kw)
+            return run.build(p, key)
 
         return build
+
+    def key(self, seed: int):
+        """A PRNG key of the config's implementation (`[run] prng`)."""
+        import jax.random as jr
+
+        return jr.key(seed, impl=self.run.run.prng)
 
 
 def _suggest(word: str, choices) -> str:
@@ -158,103 +155,6 @@ def _table(err, doc, name) -> dict:
         err.add(name, f"must be a table, got {type(v).__name__}.")
         return {}
     return v
-
-
-def _model(err, model):
-    opts_kw, par_kw = {}, {}
-    for k, v in model.items():
-        if k in OPTION_FIELDS:
-            opts_kw[k] = v
-        elif k in PARAM_FIELDS:
-            if not _is_num(v):
-                err.add("model", f"`{k}` must be a finite number, got {v!r}.")
-            else:
-                par_kw[k] = float(v)
-        else:
-            err.unknown("model", k, OPTION_FIELDS + PARAM_FIELDS)
-    hints = typing.get_type_hints(susman.SusmanOptions)
-    for k in list(opts_kw):
-        choices = (
-            typing.get_args(hints[k]) if typing.get_origin(hints[k]) is Literal else ()
-        )
-        if choices and opts_kw[k] not in choices:
-            v = opts_kw.pop(k)
-            err.add(
-                "model",
-                f"`{k}` must be one of {', '.join(map(repr, choices))}, got {v!r}."
-                + (_suggest(v, choices) if isinstance(v, str) else ""),
-            )
-    if "n" in opts_kw and not _is_int(opts_kw["n"]):
-        err.add("model", f"`n` must be an integer, got {opts_kw['n']!r}.")
-        opts_kw.pop("n")
-    if "dt" in opts_kw and not _is_num(opts_kw["dt"]):
-        err.add("model", f"`dt` must be a number, got {opts_kw['dt']!r}.")
-        opts_kw.pop("dt")
-    opts = params = None
-    try:
-        opts = susman.SusmanOptions(**opts_kw)
-    except (ValueError, TypeError) as e:
-        err.add("model", str(e))
-    try:
-        params = susman.SusmanParams(**par_kw)
-    except (ValueError, TypeError) as e:
-        err.add("model", str(e))
-    return opts, params, par_kw
-
-
-def _protocol(err, proto):
-    name = proto.get("name")
-    if name not in PROTOCOLS:
-        err.add(
-            "protocol",
-            f"`name` must be one of {', '.join(map(repr, PROTOCOLS))}, got "
-            f"{name!r}.{_suggest(name, PROTOCOLS) if isinstance(name, str) else ''}",
-        )
-        return None, {}, 0
-    fn = PROTOCOLS[name]
-    sig = inspect.signature(fn)
-    kwargs_ok = [p.name for p in sig.parameters.values() if p.kind is p.KEYWORD_ONLY]
-    seed = proto.get("seed", 0)
-    if not _is_int(seed) or seed < 0:
-        err.add("protocol", f"`seed` must be an integer >= 0, got {seed!r}.")
-        seed = 0
-    kw = {}
-    for k, v in proto.items():
-        if k in ("name", "seed"):
-            continue
-        if k not in kwargs_ok:
-            err.unknown("protocol", k, ["name", "seed", *kwargs_ok])
-            continue
-        default = sig.parameters[k].default
-        if isinstance(default, tuple):
-            if not (
-                isinstance(v, list)
-                and len(v) == len(default)
-                and all(_is_num(x) for x in v)
-            ):
-                err.add(
-                    "protocol",
-                    f"`{k}` must be a list of {len(default)} numbers, got {v!r}.",
-                )
-                continue
-            v = tuple(float(x) for x in v)
-        elif isinstance(default, bool):
-            if not isinstance(v, bool):
-                err.add("protocol", f"`{k}` must be true or false, got {v!r}.")
-                continue
-        elif isinstance(default, float):
-            if not _is_num(v):
-                err.add("protocol", f"`{k}` must be a number, got {v!r}.")
-                continue
-            if k in ("save_every", "t_end") and v <= 0:
-                err.add("protocol", f"`{k}` must be > 0, got {v!r}.")
-                continue
-            v = float(v)
-        elif isinstance(default, str) and not isinstance(v, str):
-            err.add("protocol", f"`{k}` must be a string, got {v!r}.")
-            continue
-        kw[k] = v
-    return name, kw, seed
 
 
 def _optimizer(err, f):
@@ -404,19 +304,22 @@ def _loss(err, spec, avail, horizon):
 
 def validate(doc: dict, source: str = "<config>") -> FitConfig:
     """Validate a parsed TOML document; raise `ConfigError` listing every
-    problem (unknown keys come with the nearest valid name)."""
+    problem found (unknown keys come with the nearest valid name)."""
+    import jax
+
+    from .. import config as base
+
     err = _Errors(source)
-    for k in doc:
-        if k not in SECTIONS:
-            err.unknown("top level", k, SECTIONS)
-    for s in SECTIONS:
-        if s not in doc:
-            err.add(s, "section missing.")
-    model = _table(err, doc, "model")
-    proto = _table(err, doc, "protocol")
+    run_cfg = None
+    if "fit" not in doc:
+        err.add("fit", "section missing: a fit config needs [fit] params = [...].")
+    try:
+        run_cfg = base.parse(doc)
+    except base.ConfigError as e:
+        err.add("model/protocol/run", str(e))
     f = _table(err, doc, "fit")
-    opts, true_params, true_kw = _model(err, model)
-    pname, pkw, sseed = _protocol(err, proto)
+    true_kw = dict(run_cfg.params) if run_cfg is not None else {}
+    true_params = run_cfg.default_params() if run_cfg is not None else None
 
     for k in f:
         if k not in FIT_KEYS:
@@ -534,28 +437,20 @@ def validate(doc: dict, source: str = "<config>") -> FitConfig:
         err.add("fit.data", f"`seed` must be an integer >= 0, got {dseed!r}.")
     ddraws = _check_int(err, "fit.data", "draws", data.get("draws", 1))
 
-    # Build the experiment once (arrays only, no compilation) to check the
-    # protocol settings and learn which observables it saves.
+    # Trace the experiment once (shapes only, nothing compiled or run) to learn
+    # the horizon and which observables it saves.
     avail, horizon = None, None
-    if opts is not None and true_params is not None and pname is not None:
-        import jax.random as jr
-
-        try:
-            exp = PROTOCOLS[pname](opts, true_params, jr.key(sseed), **pkw)
-            avail, horizon = available_names(exp.observe), exp.t1
-        except (ValueError, TypeError) as e:
-            err.add("protocol", str(e))
+    if run_cfg is not None:
+        exp = jax.eval_shape(run_cfg.build)
+        avail, horizon = available_names(exp.observe), exp.t1
     loss = _loss(err, f.get("loss", {}), avail, horizon)
     err.raise_if_any()
     trainables = tuple(Param(n, cobj.get(n)) for n in good)
     return FitConfig(
         raw=doc,
-        opts=opts,
+        run=run_cfg,
         true_params=true_params,
         start_params=start_params,
-        protocol=pname,
-        protocol_kwargs=pkw,
-        structure_seed=sseed,
         trainables=trainables,
         loss=loss,
         optimizer=opt,

@@ -86,6 +86,9 @@ def save_result(
     parent = out.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(stage, 0o777 & ~umask)  # mkdtemp makes it private
     try:
         np.savez_compressed(stage / RESULT_FILE, **result_arrays(result))
         if figure:

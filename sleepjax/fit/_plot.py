@@ -21,10 +21,12 @@ _LABELS = {
 }
 
 
-def _curve(a):
-    """(draws, T, ...) → (T,) for plotting: the first draw, first plane."""
+def _curves(a, k: int = 4):
+    """(draws, T, ...) → (T, ≤k) for plotting: the first draw, the first `k`
+    components (e.g. the first plane; the 2×2 entries of `w_plane`)."""
     a = np.asarray(a)[0]
-    return a.reshape(a.shape[0], -1)[:, 0]
+    a = a.reshape(a.shape[0], -1)
+    return a[:, : min(k, a.shape[1])]
 
 
 def plot_fit(result, *, restart: int | None = None, max_panels: int = 8):
@@ -53,9 +55,23 @@ def plot_fit(result, *, restart: int | None = None, max_panels: int = 8):
     axes = axes.ravel()
     ts = result.ts
     for ax, nm in zip(axes, obs, strict=False):
-        ax.plot(ts, _curve(result.target[nm]), "k-", lw=2, label="target")
-        ax.plot(ts, _curve(result.initial[nm][r]), ":", color="0.5", label="start")
-        ax.plot(ts, _curve(result.fitted[nm][r]), "C3--", lw=1.5, label="fitted")
+        tgt = _curves(result.target[nm])
+        ini = _curves(result.initial[nm][r])
+        fit = _curves(result.fitted[nm][r])
+        one = tgt.shape[1] == 1
+        for c in range(tgt.shape[1]):
+            col = "k" if one else f"C{c}"
+            lab = (lambda s: s) if c == 0 else (lambda s: None)
+            ax.plot(ts, tgt[:, c], "-", color=col, lw=2, alpha=0.6, label=lab("target"))
+            ax.plot(ts, ini[:, c], ":", color="0.5", label=lab("start"))
+            ax.plot(
+                ts,
+                fit[:, c],
+                "--",
+                color="C3" if one else col,
+                lw=1.5,
+                label=lab("fitted"),
+            )
         ax.set_title(_LABELS.get(nm, nm), fontsize=10)
         ax.set_xlabel("t")
     axes[0].legend(fontsize=8)
