@@ -14,7 +14,8 @@ For each rule (and each paper/code variant, and the combinators):
   at once, in one SumRule, to save compilations).
 
 Network: N = 4 rate neurons, η = 0.5 (fast plasticity, so that every parameter
-matters within the horizon), weight and neuron noise, 20 Euler steps of 0.1.
+matters within the horizon), weight noise, 20 Euler steps of 0.1. (Gradients
+through neuron noise are tested in test_brownian.py.)
 """
 
 from __future__ import annotations
@@ -102,8 +103,8 @@ _X0 = _RNG.standard_normal(N)
 
 
 def _loss(rule, key, noise=1.0):
-    """A scalar of the final state of a short solve with weight and neuron
-    noise scaled by `noise` (the same initial state in every dtype)."""
+    """A scalar of the final state of a short solve with weight noise scaled by
+    `noise` (the same initial state in every dtype)."""
     dtype = jtu.tree_leaves(rule)[0].dtype
     noise = jnp.asarray(noise, dtype)
     model = sj.Model(
@@ -111,7 +112,6 @@ def _loss(rule, key, noise=1.0):
         rule,
         eta=jnp.asarray(ETA, dtype),
         weight_noise=sj.WeightNoise(0.3 * noise),
-        neuron_noise=sj.NeuronNoise(0.2 * noise),
     )
     state0 = model.init(None, W=jnp.asarray(_W0, dtype), dtype=dtype)
     state0 = eqx.tree_at(lambda s: s.neurons, state0, jnp.asarray(_X0, dtype))

@@ -20,10 +20,12 @@ import jax.numpy as jnp
 import jax.random as jr
 import jax.tree_util as jtu
 import numpy as np
+import pytest
 
 import sleepjax as sj
-from sleepjax.plasticity import AntisymmetricSTDP, Dissipation, SumRule
+from sleepjax.plasticity import AntisymmetricSTDP, Dissipation, Gain, SumRule
 
+N = 4
 T = 1.6
 DTS = (0.4, 0.2, 0.1, 0.05)
 H_FINE = 0.4 / 256  # 32 times finer than the finest coarse step
@@ -70,23 +72,66 @@ def _fine_path(shape, key, t1):
     return GridBrownianPath(values, 0.0, H_FINE)
 
 
-def _strong_errors(model, state0):
+def _model(stdp_gain, sigma_w, sigma_x):
+    """Rate network + gated antisymmetric STDP + dissipation, η = β = τ_y = 1
+    (O(1) rates, so that the discretisation error is visible), additive weight
+    and neuron noise."""
+    return sj.Model(
+        sj.dynamics.RateNetwork(n=N),
+        SumRule(Gain(AntisymmetricSTDP(tau_y=1.0), stdp_gain), Dissipation(beta=1.0)),
+        eta=1.0,
+        weight_noise=sj.WeightNoise(sigma_w),
+        neuron_noise=sj.NeuronNoise(sigma_x),
+    )
+
+
+# name -> ((STDP gain, σ_W, σ_x), scale of the initial weights)
+CASES = {
+    # STDP off, no neuron noise: every W_ij is the linear OU process
+    # dW = −W dt + dB, independent of the neurons (which W drives).
+    "linear OU": ((0.0, 1.0, 0.0), 1.0),
+    # STDP on, weight and neuron noise: nonlinear, coupled, still additive.
+    "nonlinear": ((1.0, 0.5, 0.5), 1.5),
+}
+
+
+@pytest.fixture(scope="module")
+def strong_errors():
     """RMS error of the final state (W and neurons) at each dt in DTS against
-    the fine solve, over N_PATHS Brownian paths."""
-    shape = model.noise_shape(state0)
-    keys = sj.network_keys(0, N_PATHS)
-    paths = jax.jit(jax.vmap(lambda k: _fine_path(shape, k, T)))(keys)
+    the fine solve, over N_PATHS Brownian paths, for both CASES (which share
+    one structure, so each dt is one compilation)."""
+    prev = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    try:
+        models = [_model(*args) for args, _ in CASES.values()]
+        W0 = jr.normal(jr.key(2), (N, N))
+        states = [
+            m.init(jr.key(1), W=scale * W0)
+            for m, (_, scale) in zip(models, CASES.values(), strict=True)
+        ]
+        shape = models[0].noise_shape(states[0])
+        models = jtu.tree_map(lambda *a: jnp.stack(a), *models)
+        states = jtu.tree_map(lambda *a: jnp.stack(a), *states)
+        paths = jax.jit(jax.vmap(lambda k: _fine_path(shape, k, T)))(
+            sj.network_keys(0, N_PATHS)
+        )
 
-    def final(dt, path):
-        sim = sj.simulate(model, state0, t0=0.0, t1=T, dt=dt, brownian=path, key=0)
-        return jnp.concatenate([sim.final.W.ravel(), sim.final.neurons])
+        def final(dt, model, state0, path):
+            sim = sj.simulate(model, state0, t0=0.0, t1=T, dt=dt, key=0, brownian=path)
+            return jnp.concatenate([sim.final.W.ravel(), sim.final.neurons])
 
-    ref = jax.jit(jax.vmap(lambda p: final(H_FINE, p)))(paths)
-    errors = []
-    for dt in DTS:
-        y = jax.jit(jax.vmap(lambda p, dt=dt: final(dt, p)))(paths)
-        errors.append(float(jnp.sqrt(jnp.mean((y - ref) ** 2))))
-    return np.array(errors)
+        def run(dt):
+            per_path = jax.vmap(final, in_axes=(None, None, None, 0))
+            per_model = jax.vmap(per_path, in_axes=(None, 0, 0, None))
+            return jax.jit(per_model, static_argnums=0)(dt, models, states, paths)
+
+        ref = run(H_FINE)
+        errors = np.array(
+            [np.sqrt(np.mean((run(dt) - ref) ** 2, axis=(1, 2))) for dt in DTS]
+        ).T
+    finally:
+        jax.config.update("jax_enable_x64", prev)
+    return dict(zip(CASES, errors, strict=True))
 
 
 def _order(errors):
@@ -94,42 +139,15 @@ def _order(errors):
     return slope
 
 
-def test_strong_order_linear_ou(x64):
-    """Dissipation + weight noise: every W_ij is the linear OU process
-    dW = −ηβ W dt + ησ dB (η = β = σ = 1: O(1) rates so that the error is
-    visible), neurons driven by W. Strong order 1.0 ± 0.2."""
-    n = 4
-    model = sj.Model(
-        sj.dynamics.RateNetwork(n=n),
-        Dissipation(beta=1.0),
-        eta=1.0,
-        weight_noise=sj.WeightNoise(1.0),
-    )
-    state0 = model.init(jr.key(1), W=jr.normal(jr.key(2), (n, n)))
-    errors = _strong_errors(model, state0)
+@pytest.mark.parametrize("case", list(CASES))
+def test_strong_order_one(strong_errors, case):
+    """Euler–Maruyama with additive noise: strong order 1.0 ± 0.2, and the
+    error halves with dt (no plateau from the reference or round-off)."""
+    errors = strong_errors[case]
     order = _order(errors)
-    print(f"\nlinear OU: errors {errors}, order {order:.3f}")
+    print(f"\n{case}: errors {errors}, order {order:.3f}")
     assert 0.8 <= order <= 1.2
-    # The errors halve with dt (no plateau from the reference or round-off).
     assert np.all(errors[1:] < 0.65 * errors[:-1])
-
-
-def test_strong_order_nonlinear_coupled(x64):
-    """Nonlinear and coupled: rate network + antisymmetric STDP + dissipation,
-    with weight noise and neuron noise (both additive). Strong order 1.0 ± 0.2."""
-    n = 4
-    model = sj.Model(
-        sj.dynamics.RateNetwork(n=n),
-        SumRule(AntisymmetricSTDP(tau_y=1.0), Dissipation(beta=1.0)),
-        eta=1.0,
-        weight_noise=sj.WeightNoise(0.5),
-        neuron_noise=sj.NeuronNoise(0.5),
-    )
-    state0 = model.init(jr.key(1), W=1.5 * jr.normal(jr.key(2), (n, n)))
-    errors = _strong_errors(model, state0)
-    order = _order(errors)
-    print(f"\nnonlinear: errors {errors}, order {order:.3f}")
-    assert 0.8 <= order <= 1.2
 
 
 def test_grid_path_is_consistent(x64):
