@@ -221,11 +221,10 @@ def _hms(seconds: float) -> str:
 
 # ------------------------------------------------------------------- runner
 class _Runner:
-    def __init__(self, plan: SweepPlan, devices: list, quiet: bool):
+    def __init__(self, plan: SweepPlan, devices: list):
         self.plan = plan
         self.cfg = plan.config
         self.devices = devices
-        self.quiet = quiet
         self.mesh = Mesh(np.array(devices), (_AXIS,))
         self.sharding = NamedSharding(self.mesh, P(_AXIS))
         self.platform = devices[0].platform
@@ -259,13 +258,14 @@ class _Runner:
 
         return one
 
-    def _abstract_args(self, size: int, sharded: bool):
-        kw = {"sharding": self.sharding} if sharded else {}
+    def _abstract_args(self, size: int):
+        """Shapes of one call's inputs: numeric values and network indices."""
+        sh = self.sharding
         numeric = {
-            p: jax.ShapeDtypeStruct((size,), self.dtype, **kw)
+            p: jax.ShapeDtypeStruct((size,), self.dtype, sharding=sh)
             for p in self.plan.numeric
         }
-        return numeric, jax.ShapeDtypeStruct((size,), np.uint32, **kw)
+        return numeric, jax.ShapeDtypeStruct((size,), np.uint32, sharding=sh)
 
     def shapes(self, group: Group):
         """Output shapes of one network and its save times (tracing only)."""
@@ -329,7 +329,7 @@ class _Runner:
                 f"{ndev} {self.platform} device(s)"
             )
             t0 = time.perf_counter()
-            compiled = fn.lower(*self._abstract_args(batch * ndev, True)).compile()
+            compiled = fn.lower(*self._abstract_args(batch * ndev)).compile()
             need = _memory_bytes(compiled)
             dt = time.perf_counter() - t0
             self._say(
@@ -461,7 +461,7 @@ def _store_config(cfg: RunConfig) -> dict[str, Any]:
 
 def _sweep(plan: SweepPlan, out, *, overwrite, quiet, devices) -> SweepResult:
     cfg = plan.config
-    runner = _Runner(plan, devices, quiet)
+    runner = _Runner(plan, devices)
 
     # shapes of every group's outputs; they must agree (one store)
     shapes, save_ts = None, None
@@ -642,12 +642,14 @@ def _sweep(plan: SweepPlan, out, *, overwrite, quiet, devices) -> SweepResult:
 
 
 def _wait_for_store(path: Path, kw: dict, timeout: float = 600.0) -> ResultStore:
-    """Other processes of a multi-host sweep: wait for process 0's store."""
+    """Other processes of a multi-host sweep: wait for process 0's store and
+    open it with its chunking."""
     t0 = time.perf_counter()
     while not _is_store_dir(path):
         if time.perf_counter() - t0 > timeout:
             raise TimeoutError(f"no results store appeared at {path}")
         time.sleep(2.0)
+    kw = {**kw, "chunk_size": ResultStore.open(path).chunk_size}
     return ResultStore.open_or_create(path, **kw)
 
 

@@ -6,12 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from ._plan import SweepPlan
+from ._plan import SweepPlan, _coord
 
 #: observables shown in the summary table when the experiment saves them
 PREFERRED = ("mem_im", "mem_re", "w_std", "rate_mean")
 MAX_ROWS_STORED = 1000
 MAX_ROWS_SHOWN = 30
+MAX_FAILED_VALUES = 50
 
 
 def summary_variables(names) -> list[str]:
@@ -44,22 +45,37 @@ def summarize(
     status = np.asarray(status)
     ok = status == 0
     cell_paths = [p for p in plan.paths if plan.kinds[p] != "random"]
+    cells, first, inverse = np.unique(plan.cell, return_index=True, return_inverse=True)
+    order = np.argsort(first)[:MAX_ROWS_STORED]  # rows in network order
+
+    def count(mask):
+        return np.bincount(inverse, weights=mask, minlength=len(cells))
+
+    n, n_ok = count(np.ones_like(ok)), count(ok)
+    n_solver, n_nonfinite = count(status == 1), count(status == 2)
+    means = {}
+    for name, v in finals.items():
+        good = ok & np.isfinite(v)
+        k = count(good)
+        total = np.bincount(
+            inverse, weights=np.where(good, v, 0.0), minlength=len(cells)
+        )
+        means[f"{name}(t={t_last:g})"] = np.where(
+            k > 0, total / np.maximum(k, 1), np.nan
+        )
     rows = []
-    cells, first = np.unique(plan.cell, return_index=True)
-    order = np.argsort(first)
-    for c, i0 in zip(cells[order], first[order], strict=True):
-        sel = plan.cell == c
-        row: dict[str, Any] = {p: _item(plan.values[p][i0]) for p in cell_paths}
-        row["n"] = int(sel.sum())
-        row["ok"] = int((sel & ok).sum())
-        row["solver_failed"] = int((sel & (status == 1)).sum())
-        row["nonfinite"] = int((sel & (status == 2)).sum())
-        for name, v in finals.items():
-            good = sel & ok & np.isfinite(v)
-            row[f"{name}(t={t_last:g})"] = float(v[good].mean()) if good.any() else None
+    for c in order:
+        row: dict[str, Any] = {p: _item(plan.values[p][first[c]]) for p in cell_paths}
+        row.update(
+            n=int(n[c]),
+            ok=int(n_ok[c]),
+            solver_failed=int(n_solver[c]),
+            nonfinite=int(n_nonfinite[c]),
+        )
+        for label, m in means.items():
+            row[label] = float(m[c]) if np.isfinite(m[c]) else None
         rows.append(row)
-        if len(rows) >= MAX_ROWS_STORED:
-            break
+
     where: dict[str, Any] = {}
     bad = ~ok
     if bad.any():
@@ -70,12 +86,15 @@ def summarize(
                     "failed_range": [float(vals[bad].min()), float(vals[bad].max())],
                     "swept_range": [float(vals.min()), float(vals.max())],
                 }
-            else:
-                counts = {}
-                for v in dict.fromkeys(vals[bad].tolist()):
-                    at = vals == v if vals.dtype.kind != "O" else _eq(vals, v)
-                    counts[_fmt(v)] = [int((at & bad).sum()), int(at.sum())]
-                where[p] = counts
+                continue
+            keys = _coord(vals) if vals.dtype.kind == "O" else vals
+            uniq, inv = np.unique(keys, return_inverse=True)
+            n_bad = np.bincount(inv, weights=bad, minlength=len(uniq))
+            n_all = np.bincount(inv, minlength=len(uniq))
+            hit = np.flatnonzero(n_bad)[:MAX_FAILED_VALUES]
+            where[p] = {
+                _fmt(uniq[j].item()): [int(n_bad[j]), int(n_all[j])] for j in hit
+            }
         seeds = np.unique(plan.seed[bad])
         where["seed"] = {"failed_seeds": seeds[:50].tolist(), "n": int(len(seeds))}
     return {
@@ -96,10 +115,6 @@ def _item(v):
     if isinstance(v, tuple | list):
         return str(v)
     return v
-
-
-def _eq(vals: np.ndarray, v) -> np.ndarray:
-    return np.array([x == v for x in vals.tolist()], dtype=bool)
 
 
 def format_summary(summary: dict[str, Any]) -> str:
