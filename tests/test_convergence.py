@@ -27,8 +27,8 @@ from sleepjax.plasticity import AntisymmetricSTDP, Dissipation, Gain, SumRule
 
 N = 4
 T = 1.6
-DTS = (0.4, 0.2, 0.1, 0.05)
-H_FINE = 0.4 / 256  # 32 times finer than the finest coarse step
+DTS = (0.2, 0.1, 0.05, 0.025)
+H_FINE = 0.025 / 32  # 32 times finer than the finest coarse step
 N_PATHS = 32
 
 
@@ -157,14 +157,14 @@ def test_grid_path_is_consistent(x64):
 
     @jax.jit
     def parts(key):
-        path = _fine_path(shape, key, 0.8)
+        path = _fine_path(shape, key, 512 * H_FINE)
         fine = sj.FoldInBrownianPath(shape, key, 0.0, H_FINE).increments(512)
         return (
             path.evaluate(7 * H_FINE, 8 * H_FINE),
             fine[7],
-            path.evaluate(0.4, 0.8),
+            path.evaluate(256 * H_FINE, 512 * H_FINE),
             fine[256:].sum(axis=0),
-            path.evaluate(0.0, 0.4),
+            path.evaluate(0.0, 256 * H_FINE),
         )
 
     one, one_ref, coarse, total, first = parts(jr.key(5))

