@@ -177,3 +177,48 @@ def test_kill_9_mid_sweep_then_resume(tmp_path, env):
     assert np.all(resumed["status"] == 0)
     for k, v in resumed.items():
         assert v.tobytes() == np.asarray(ref.read(k)).tobytes(), k
+
+
+@pytest.mark.slow
+def test_two_processes_with_jax_distributed(tmp_path, env):
+    """Two `jax.distributed` processes share the chunks of one store; the
+    result equals a single-process run (slow: two compilations)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(ENV_TOML)
+    script = textwrap.dedent(
+        f"""
+        import sys
+        import jax
+        jax.distributed.initialize(
+            coordinator_address="127.0.0.1:{port}", num_processes=2,
+            process_id=int(sys.argv[1]),
+        )
+        from sleepjax import config
+        from sleepjax.sweep import sweep
+        sweep(config.load({str(cfg)!r}), {str(tmp_path / "multi")!r}, quiet=True)
+        """
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(i)],
+            env=env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    logs = [p.communicate(timeout=600)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], logs[0][-2000:] + logs[1][-2000:]
+    done = [re.findall(r"chunk (\d+)/2 done", log) for log in logs]
+    assert sorted(done[0] + done[1]) == ["1", "2"] and done[0] and done[1]
+    store = ResultStore.open(tmp_path / "multi" / "results.zarr")
+    assert store.complete
+    one = sweep(config.load(cfg), None, quiet=True)
+    for k in [*store.variables, "status"]:
+        assert store.read(k).tobytes() == np.asarray(one.read(k)).tobytes(), k
