@@ -125,7 +125,8 @@ class SweepPlan:
                 parts.append(f"{p} ({len(_unique(self.values[p]))} values, {k})")
         parts.append(f"{self.seeds} seed(s)")
         groups = f"; {len(self.groups)} compiled group(s)" if self.static else ""
-        return f"{self.n_networks} networks: " + " × ".join(parts) + groups
+        nets = f"{self.n_networks} network{'s' if self.n_networks != 1 else ''}"
+        return f"{nets}: " + " × ".join(parts) + groups
 
 
 def _unique(values: np.ndarray) -> list:

@@ -540,11 +540,12 @@ def _sweep(plan: SweepPlan, out, *, overwrite, quiet, devices) -> SweepResult:
             for i in range(n_chunks)
         }
         memory = {
-            k: np.full((plan.n_networks, *v.shape), np.nan, v.dtype)
+            k: np.full((plan.n_networks, *v.shape), v.default_fill, v.dtype)
             for k, v in variables.items()
         }
         memory_status = np.full(plan.n_networks, -1, np.int8)
-    mine = [i for i in pending if i % pc == pi]
+    # several processes (jax.distributed) share the chunks of one store
+    mine = [i for i in pending if i % pc == pi] if out is not None else pending
 
     done_nets = plan.n_networks - sum(slices[i].stop - slices[i].start for i in pending)
     todo = sum(slices[i].stop - slices[i].start for i in mine)
