@@ -22,7 +22,9 @@ from ._eig import eig as eig
 from ._fit import FitData as FitData
 from ._fit import FitNaNError as FitNaNError
 from ._fit import FitResult as FitResult
+from ._fit import Objective as Objective
 from ._fit import fit as fit
+from ._fit import objective as objective
 from ._fit import simulate_data as simulate_data
 from ._io import load_result as load_result
 from ._io import save_result as save_result

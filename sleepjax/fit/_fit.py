@@ -153,8 +153,8 @@ class FitResult:
     - `ts`: save times; `target`: the data's observables `(D, T, ...)`;
       `fitted`, `initial`: simulated observables at the fitted / starting
       values `(R, draws, T, ...)`.
-    - `seconds`: wall time of the optimisation loop (after compilation);
-      `compile_seconds`: time of the first step (compilation included).
+    - `seconds`: wall time of the optimisation loop after the first step;
+      `compile_seconds`: time of the first step (compilations included).
     """
 
     names: tuple[str, ...]
@@ -273,52 +273,51 @@ def _stored_value_grad(opt_state):
     return None if value is None or grad is None else (value, grad)
 
 
-def _one_step(problem, optimizer, raw, opt_state, keys, dys, reuse):
-    if reuse:
-        # The line search of the previous step already evaluated the loss and
-        # gradient here: reuse them (saves one forward + backward solve).
-        value, g = _stored_value_grad(opt_state)
-    else:
-        (value, _), g = jax.value_and_grad(problem.objective, has_aux=True)(
-            raw, keys, dys
-        )
-    # Extra arguments for optimisers with a line search (optax.lbfgs); the
-    # others ignore them.
-    updates, opt_state = optimizer.update(
-        g,
-        opt_state,
-        raw,
-        value=value,
-        grad=g,
-        value_fn=lambda r: problem.objective(r, keys, dys)[0],
-    )
-    new = optax.apply_updates(raw, updates)
-    return new, opt_state, value, g, optax.global_norm(g)
-
-
-@eqx.filter_jit
-def _step_batch(problem, optimizer, raw, opt_state, keys, dys, reuse=False):
-    """One optimisation step of every restart (vmapped)."""
-    return jax.vmap(lambda r, s, k: _one_step(problem, optimizer, r, s, k, dys, reuse))(
-        raw, opt_state, keys
-    )
-
-
 @eqx.filter_jit
 def _value_grad_batch(problem, raw, keys, dys):
-    """Loss and gradient of every restart (vmapped)."""
+    """Loss, gradient and simulated observables of every restart (vmapped).
+
+    This is the one expensive compilation of a fit (forward and reverse solve);
+    the optimiser update is compiled separately, so a fit compiles the solve
+    once (twice with a line search, which evaluates the loss inside)."""
 
     def vg(r, k):
-        (value, _), g = jax.value_and_grad(problem.objective, has_aux=True)(r, k, dys)
-        return value, g
+        (value, ys), g = jax.value_and_grad(problem.objective, has_aux=True)(r, k, dys)
+        return value, g, ys
 
     return jax.vmap(vg)(raw, keys)
 
 
 @eqx.filter_jit
-def _eval_batch(problem, raw, keys, dys):
-    """Loss and observables of every restart (vmapped, forward only)."""
-    return jax.vmap(lambda r, k: problem.objective(r, k, dys))(raw, keys)
+def _update_batch(problem, optimizer, raw, opt_state, value, grad, keys, dys):
+    """The optimiser's update of every restart (vmapped). Line-search
+    optimisers (optax.lbfgs) get the loss function as `value_fn`; the others
+    ignore the extra arguments."""
+
+    def upd(r, s, v, g, k):
+        updates, s = optimizer.update(
+            g,
+            s,
+            r,
+            value=v,
+            grad=g,
+            value_fn=lambda rr: problem.objective(rr, k, dys)[0],
+        )
+        return optax.apply_updates(r, updates), s
+
+    return jax.vmap(upd)(raw, opt_state, value, grad, keys)
+
+
+def _check_finite(step, names, value, g, restarts, trace):
+    """Raise FitNaNError if a loss or gradient is not finite (before any update)."""
+    ok = np.isfinite(value)
+    for n in names:
+        ok &= np.all(np.isfinite(g[n].reshape(restarts, -1)), axis=1)
+    if not np.all(ok):
+        r = int(np.argmin(ok))
+        vals = {n: trace[n][-1] for n in names}
+        msg, param = _message_nan(step, names, g, value, r, vals)
+        raise FitNaNError(msg, step, param, r)
 
 
 def _message_nan(step, names, g, loss, restart, values):
@@ -344,91 +343,31 @@ def _message_nan(step, names, g, loss, restart, values):
     )
 
 
-def fit(
-    build: Callable[[Any], Experiment],
+def _setup(
+    build,
     params_in,
-    data: FitData,
-    params: Sequence[str | Param] | Mapping[str, Any] | str | Param,
-    loss: AbstractLoss | Callable = None,
-    *,
-    constraints: Mapping[str, Any] | None = None,
-    optimizer: optax.GradientTransformation | None = None,
-    steps: int = 100,
-    restarts: int = 1,
-    spread: float = 0.0,
-    init: Mapping[str, Any] | None = None,
-    key: PRNGKeyArray | int = 0,
-    solver=None,
-    adjoint=None,
-    brownian=None,
-    tol: float | None = None,
-    xtol: float | None = None,
-    progress: bool = True,
-    callback: Callable[[int, np.ndarray, dict], None] | None = None,
-) -> FitResult:
-    r"""Fit parameters of a simulated experiment to data by gradient descent.
-
-    Each restart optimises its own copy of the trainable parameters with
-    `optimizer`; the restarts are `jax.vmap`ped (one compiled step runs them
-    all). Gradients are taken through the noisy solve with the noise held fixed
-    per restart (default: `FoldInBrownianPath` + `RecursiveCheckpointAdjoint`
-    with O(√steps) checkpoints, so memory grows sublinearly with the horizon).
-    The optimiser works on unconstrained values `u`; the model sees
-    `constraint.forward(u)`.
-
-    **Arguments:**
-
-    - `build`: `params -> Experiment`, e.g.
-      `lambda p: susman.learning(opts, p, key, t_end=400.0)`. It must fix
-      everything but the parameters (the structure key in particular).
-    - `params_in`: the parameter pytree (e.g. a `SusmanParams`) holding the
-      starting values of the trainable parameters and the fixed values of the
-      others.
-    - `data`: a `FitData` (see `simulate_data`).
-    - `params`: trainable parameters: paths (`"a_P"`,
-      `"model.plasticity.beta"`), `Param`s, or a dict path → constraint.
-    - `loss`: `Trajectory(...)` (default: `Trajectory("memory")`),
-      `SummaryStats(...)`, `CustomLoss(...)` or a callable
-      `(ts, sim, data) -> scalar`.
-    - `constraints`: dict path → constraint for parameters given as paths:
-      `"positive"`, `"softplus"`, `"negative"`, `(lo, hi)`.
-    - `optimizer`: an optax transformation (with its schedule). Default
-      `optax.adam(0.05)`.
-    - `steps`: optimisation steps. `restarts`: independent restarts.
-    - `spread`: restarts other than 0 start at `u0 + spread·N(0, 1)` in the
-      unconstrained space (for `"positive"`, ±`spread` is a relative change).
-      Restart 0 starts exactly at `params_in`.
-    - `init`: dict name → starting values `(restarts, ...)` (constrained space;
-      overrides `spread`).
-    - `key`: seed/key for the spread and for the noise of `SummaryStats` draws.
-    - `solver`, `adjoint`, `brownian`: passed to `simulate`.
-    - `tol`: stop early once every restart's gradient norm (unconstrained
-      space) is below `tol`. Default: run all `steps`.
-    - `xtol`: stop early once no restart's step changed any unconstrained
-      value by more than `xtol` (a line search that no longer makes progress;
-      for `"positive"` parameters this is a relative change).
-    - `progress`: show a tqdm bar with step, loss and gradient norm.
-    - `callback`: `callback(step, loss (R,), values)` after each step.
-
-    **Returns:** a `FitResult`.
-
-    **Raises:** `FitNaNError` naming the step, parameter and restart when a loss
-    or gradient is not finite (the fit stops; nothing is returned or saved).
-    """
+    data,
+    params,
+    loss,
+    constraints,
+    restarts,
+    spread,
+    init,
+    key,
+    solver,
+    adjoint,
+    brownian,
+):
+    """Validate everything (before compiling) and build the problem, the
+    unconstrained starting points `(R, ...)` and the noise keys `(R, draws)`."""
     trainables = as_params(params, constraints)
     loss = as_loss(Trajectory("memory") if loss is None else loss)
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"`steps` must be an int >= 1, got {steps!r}.")
     if not isinstance(restarts, int) or restarts < 1:
         raise ValueError(f"`restarts` must be an int >= 1, got {restarts!r}.")
-    for nm, v in (("tol", tol), ("xtol", xtol)):
-        if v is not None and not v > 0:
-            raise ValueError(f"`{nm}` must be > 0 or None, got {v!r}.")
     if not spread >= 0:
         raise ValueError(f"`spread` must be >= 0, got {spread!r}.")
     if not isinstance(data, FitData):
         raise TypeError(f"`data` must be a FitData, got {type(data).__name__}.")
-    optimizer = optax.adam(0.05) if optimizer is None else optimizer
     key = jr.key(key) if isinstance(key, int) else key
     names = tuple(p.name for p in trainables)
     leaves0 = [check_leaf(p, params_in) for p in trainables]
@@ -525,92 +464,269 @@ def fit(
         adjoint=adjoint,
         brownian=brownian,
     )
-    opt_state = jax.vmap(optimizer.init)(raw0)
-    reuse = _stored_value_grad(opt_state) is not None
-    if reuse:
-        # Line-search optimisers keep (value, grad) at the current point in
-        # their state; seed it at the start so every step reuses it.
-        v0, g0 = _value_grad_batch(problem, raw0, noise, data_ys)
-        opt_state = optax.tree_utils.tree_set(opt_state, value=v0, grad=g0)
+    return problem, raw0, noise, data_ys
 
-    def values_of(raw):
-        return problem.values(raw)
+
+class Objective(eqx.Module):
+    """The loss that `fit` minimises, as a function of one restart's
+    unconstrained values (see `objective`). Differentiate or jit it freely:
+    `jax.value_and_grad(obj)(obj.raw0)`.
+
+    **Fields:** `raw0` (dict name → unconstrained start value), `noise` (the
+    noise keys, `(draws,)`), `data` (the data's observables).
+    """
+
+    problem: _Problem
+    raw0: dict
+    noise: Any
+    data: dict
+
+    def __call__(self, raw):
+        return self.problem.objective(raw, self.noise, self.data)[0]
+
+    def observables(self, raw) -> dict:
+        """Simulated observables `(draws, T, ...)` at `raw`."""
+        return self.problem.objective(raw, self.noise, self.data)[1]
+
+    def values(self, raw) -> dict:
+        """Constrained values of the trainable parameters."""
+        return self.problem.values(raw)
+
+    def params(self, raw):
+        """The full parameter pytree at `raw`."""
+        vals = self.values(raw)
+        return set_values(
+            self.problem.trainables,
+            self.problem.params_in,
+            [vals[p.name] for p in self.problem.trainables],
+        )
+
+
+def objective(
+    build: Callable[[Any], Experiment],
+    params_in,
+    data: FitData,
+    params,
+    loss=None,
+    *,
+    constraints=None,
+    key: PRNGKeyArray | int = 0,
+    solver=None,
+    adjoint=None,
+    brownian=None,
+) -> Objective:
+    """The loss of `fit(...)` with the same arguments, for one restart starting
+    at `params_in`: for your own optimisation loop, scipy, or to check
+    gradients. Arguments as for `fit`.
+    """
+    key = jr.key(key) if isinstance(key, int) else key
+    problem, raw0, noise, data_ys = _setup(
+        build,
+        params_in,
+        data,
+        params,
+        loss,
+        constraints,
+        1,
+        0.0,
+        None,
+        key,
+        solver,
+        adjoint,
+        brownian,
+    )
+    raw0 = {k: v[0] for k, v in raw0.items()}
+    return Objective(problem=problem, raw0=raw0, noise=noise[0], data=data_ys)
+
+
+def fit(
+    build: Callable[[Any], Experiment],
+    params_in,
+    data: FitData,
+    params: Sequence[str | Param] | Mapping[str, Any] | str | Param,
+    loss: AbstractLoss | Callable = None,
+    *,
+    constraints: Mapping[str, Any] | None = None,
+    optimizer: optax.GradientTransformation | None = None,
+    steps: int = 100,
+    restarts: int = 1,
+    spread: float = 0.0,
+    init: Mapping[str, Any] | None = None,
+    key: PRNGKeyArray | int = 0,
+    solver=None,
+    adjoint=None,
+    brownian=None,
+    tol: float | None = None,
+    xtol: float | None = None,
+    progress: bool = True,
+    callback: Callable[[int, np.ndarray, dict], None] | None = None,
+) -> FitResult:
+    r"""Fit parameters of a simulated experiment to data by gradient descent.
+
+    Each restart optimises its own copy of the trainable parameters with
+    `optimizer`; the restarts are `jax.vmap`ped (one compiled step runs them
+    all). Gradients are taken through the noisy solve with the noise held fixed
+    per restart (default: `FoldInBrownianPath` + `RecursiveCheckpointAdjoint`
+    with O(√steps) checkpoints, so memory grows sublinearly with the horizon).
+    The optimiser works on unconstrained values `u`; the model sees
+    `constraint.forward(u)`.
+
+    **Arguments:**
+
+    - `build`: `params -> Experiment`, e.g.
+      `lambda p: susman.learning(opts, p, key, t_end=400.0)`. It must fix
+      everything but the parameters (the structure key in particular).
+    - `params_in`: the parameter pytree (e.g. a `SusmanParams`) holding the
+      starting values of the trainable parameters and the fixed values of the
+      others.
+    - `data`: a `FitData` (see `simulate_data`).
+    - `params`: trainable parameters: paths (`"a_P"`,
+      `"model.plasticity.beta"`), `Param`s, or a dict path → constraint.
+    - `loss`: `Trajectory(...)` (default: `Trajectory("memory")`),
+      `SummaryStats(...)`, `CustomLoss(...)` or a callable
+      `(ts, sim, data) -> scalar`.
+    - `constraints`: dict path → constraint for parameters given as paths:
+      `"positive"`, `"softplus"`, `"negative"`, `(lo, hi)`.
+    - `optimizer`: an optax transformation (with its schedule). Default
+      `optax.adam(0.05)`.
+    - `steps`: optimisation steps. `restarts`: independent restarts.
+    - `spread`: restarts other than 0 start at `u0 + spread·N(0, 1)` in the
+      unconstrained space (for `"positive"`, ±`spread` is a relative change).
+      Restart 0 starts exactly at `params_in`.
+    - `init`: dict name → starting values `(restarts, ...)` (constrained space;
+      overrides `spread`).
+    - `key`: seed/key for the spread and for the noise of `SummaryStats` draws.
+    - `solver`, `adjoint`, `brownian`: passed to `simulate`.
+    - `tol`: stop early once every restart's gradient norm (unconstrained
+      space) is below `tol`. Default: run all `steps`.
+    - `xtol`: stop early once no restart's step changed any unconstrained
+      value by more than `xtol` (a line search that no longer makes progress;
+      for `"positive"` parameters this is a relative change).
+    - `progress`: show a tqdm bar with step, loss and gradient norm.
+    - `callback`: `callback(step, loss (R,), values)` after each step.
+
+    **Returns:** a `FitResult`.
+
+    **Raises:** `FitNaNError` naming the step, parameter and restart when a loss
+    or gradient is not finite (the fit stops; nothing is returned or saved).
+    """
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"`steps` must be an int >= 1, got {steps!r}.")
+    for nm, v in (("tol", tol), ("xtol", xtol)):
+        if v is not None and not v > 0:
+            raise ValueError(f"`{nm}` must be > 0 or None, got {v!r}.")
+    optimizer = optax.adam(0.05) if optimizer is None else optimizer
+    # Accept (and ignore) the line-search extra arguments in any optimiser.
+    optimizer = optax.with_extra_args_support(optimizer)
+    problem, raw0, noise, data_ys = _setup(
+        build,
+        params_in,
+        data,
+        params,
+        loss,
+        constraints,
+        restarts,
+        spread,
+        init,
+        key,
+        solver,
+        adjoint,
+        brownian,
+    )
+    trainables = problem.trainables
+    names = tuple(p.name for p in trainables)
+    obs_names = problem.obs_names
+    ts = np.asarray(problem.ts)
+    # Strongly typed state: optimisers (e.g. optax.lbfgs) may return weakly
+    # typed leaves from `init` and strongly typed ones from `update`, which would
+    # compile the update twice.
+    opt_state = jax.tree.map(
+        lambda a: jnp.asarray(a, a.dtype) if eqx.is_array(a) else a,
+        jax.vmap(optimizer.init)(raw0),
+    )
+    # Line-search optimisers keep the loss and gradient at the accepted point
+    # in their state: reuse them instead of solving again.
+    reuse = _stored_value_grad(opt_state) is not None
 
     raw = raw0
     losses, gnorms = [], []
-    trace = {n: [np.asarray(values_of(raw0)[n])] for n in names}
+    trace = {n: [np.asarray(problem.values(raw0)[n])] for n in names}
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=steps, desc="fit", unit="step", dynamic_ncols=True)
     t_start = time.perf_counter()
+    value, g, ys = _value_grad_batch(problem, raw, noise, data_ys)
+    ys_init = ys
+    if reuse:
+        opt_state = optax.tree_utils.tree_set(opt_state, value=value, grad=g)
     t_compile = 0.0
     try:
         for i in range(steps):
-            new, opt_state_new, value, g, gnorm = _step_batch(
-                problem, optimizer, raw, opt_state, noise, data_ys, reuse
-            )
-            value = np.asarray(value)
+            value_np = np.asarray(value)
             g_np = {n: np.asarray(g[n]) for n in names}
-            if i == 0:
-                t_compile = time.perf_counter() - t_start
-                t_start = time.perf_counter()
-            ok = np.isfinite(value) & np.all(
-                [
-                    np.all(np.isfinite(g_np[n].reshape(restarts, -1)), axis=1)
-                    for n in names
-                ],
-                axis=0,
+            _check_finite(i, names, value_np, g_np, restarts, trace)
+            gnorm = np.sqrt(
+                sum(np.sum(g_np[n].reshape(restarts, -1) ** 2, axis=1) for n in names)
             )
-            if not np.all(ok):
-                r = int(np.argmin(ok))
-                vals = {n: trace[n][-1] for n in names}
-                msg, param = _message_nan(i, names, g_np, value, r, vals)
-                raise FitNaNError(msg, i, param, r)
-            old, raw, opt_state = raw, new, opt_state_new
-            losses.append(value)
-            gnorms.append(np.asarray(gnorm))
-            vals = values_of(raw)
+            losses.append(value_np)
+            gnorms.append(gnorm)
+            if tol is not None and np.all(gnorm < tol):
+                break
+            new, opt_state = _update_batch(
+                problem, optimizer, raw, opt_state, value, g, noise, data_ys
+            )
+            if reuse:
+                value, g = _stored_value_grad(opt_state)
+            else:
+                value, g, ys = _value_grad_batch(problem, new, noise, data_ys)
+            moved = max(
+                float(np.max(np.abs(np.asarray(new[n]) - np.asarray(raw[n]))))
+                for n in names
+            )
+            raw = new
+            vals = problem.values(raw)
             for n in names:
                 trace[n].append(np.asarray(vals[n]))
             if bar is not None:
-                b = int(np.argmin(value))
+                b = int(np.argmin(value_np))
                 bar.set_postfix(
-                    loss=f"{value[b]:.4g}", gnorm=f"{gnorms[-1][b]:.3g}", refresh=False
+                    loss=f"{value_np[b]:.4g}", gnorm=f"{gnorm[b]:.3g}", refresh=False
                 )
                 bar.update(1)
             if callback is not None:
-                callback(i, value, {n: trace[n][-1] for n in names})
-            if tol is not None and np.all(gnorms[-1] < tol):
+                callback(i, value_np, {n: trace[n][-1] for n in names})
+            if i == 0:  # the first step includes the compilations
+                jax.block_until_ready(value)
+                t_compile = time.perf_counter() - t_start
+                t_start = time.perf_counter()
+            if xtol is not None and moved < xtol:
                 break
-            if xtol is not None:
-                moved = max(
-                    float(np.max(np.abs(np.asarray(new[n]) - np.asarray(old[n]))))
-                    for n in names
-                )
-                if moved < xtol:
-                    break
     finally:
         if bar is not None:
             bar.close()
     seconds = time.perf_counter() - t_start
 
-    final, ys_fit = _eval_batch(problem, raw, noise, data_ys)
-    final = np.asarray(final)
+    if reuse:  # the observables at the final point (loss and gradient are known)
+        value, g, ys = _value_grad_batch(problem, raw, noise, data_ys)
+    final = np.asarray(value)
     if not np.all(np.isfinite(final)):
         r = int(np.argmin(np.isfinite(final)))
         raise FitNaNError(
-            f"fit finished but the loss at the fitted values is not finite in "
+            f"fit stopped: the loss at the fitted values is not finite in "
             f"restart {r}. Nothing was saved.",
-            steps,
+            len(gnorms),
             None,
             r,
         )
-    _, ys_init = _eval_batch(problem, raw0, noise, data_ys)
+    if len(losses) == len(trace[names[0]]):  # stopped by `tol` before an update
+        losses.pop()
+        gnorms.pop()
     losses.append(final)
     loss_arr = np.stack(losses)
     best = int(np.argmin(final))
+    ys_fit = ys
     true_values = None
     if data.params is not None:
         try:

@@ -200,18 +200,29 @@ def _step(node, part: str, done: str):
     )
 
 
-def path_getter(path: str) -> Callable[[Any], Any]:
-    """`where` function for a dotted path (attributes, dict keys, list indices)."""
-    parts = _path_parts(path)
+@dataclasses.dataclass(frozen=True)
+class PathGetter:
+    """`where` function for a dotted path (attributes, dict keys, list indices).
 
-    def where(tree):
+    Hashable and compared by path, so two fits of the same parameters share
+    their compiled step."""
+
+    path: str
+
+    def __post_init__(self):
+        _path_parts(self.path)
+
+    def __call__(self, tree):
         node, done = tree, ""
-        for part in parts:
+        for part in self.path.split("."):
             node = _step(node, part, done)
             done = f"{done}.{part}" if done else part
         return node
 
-    return where
+
+def path_getter(path: str) -> PathGetter:
+    """`where` function for a dotted path (see `PathGetter`)."""
+    return PathGetter(path)
 
 
 class Param(eqx.Module):
