@@ -57,6 +57,9 @@ class SusmanOptions:
     - `rate_control`: `"matmul"` (authors' code, default) or `"hadamard"`
       (paper).
     - `xbar`: decorrelation low-pass, `"lowpass"` (paper, default) or `"code"`.
+      Use `"code"` to reproduce the published erosion figures: with a true
+      low-pass and B = 0.5 (or the paper's B = 1) the B·I term grows W's
+      diagonal once x̄ ≈ x, and the imaginary memory is lost by t ≈ 10⁴.
     - `noise_form`: `"sde"` (default, Wiener increments) or `"code"` (η·dt·ξ).
     - `stdp`: `"antisymmetric"` (default) or `"asymmetric"` (a_P, a_D, τ_P,
       τ_D).
