@@ -88,7 +88,7 @@ class MultirateEuler(diffrax.AbstractItoSolver):
     The N² Wiener increments of the weight noise cost far more than the
     network's dynamics (random numbers dominate: ~20x the rest on CPU). One
     step of this solver spans `k` fine steps $h$ (call it with `dt0 = k h`,
-    which `simulate(..., dt=h)` does). Two schemes (`slow=`):
+    which `simulate(..., dt=h)` does). Three schemes (`slow=`):
 
     **`slow="noise"` (default).** Everything deterministic is single-rate
     Euler: neurons, weights, rule traces and stimuli all take `k` Euler steps
@@ -120,7 +120,17 @@ class MultirateEuler(diffrax.AbstractItoSolver):
     time units), and costs no extra pass over W (XLA fuses the k outer
     products into one elementwise pass).
 
-    Both require the default `FoldInBrownianPath`; its block increment is one
+    **`slow="none"`.** Nothing is coarse: every fine step draws its own weight
+    noise, so this is single-rate Euler–Maruyama (the same increments as
+    `diffrax.Euler()` with the same path; equal up to rounding), taken `k`
+    steps per solver step. Use it for gradients: with
+    `adjoint=diffrax.RecursiveCheckpointAdjoint(checkpoints=steps // k)` every
+    block start is stored and each block is recomputed once in the backward
+    pass (memory ∝ steps/k + k, i.e. O(√steps) at k ≈ √steps), which costs
+    ~1.5x less than the default adjoint's checkpoint schedule
+    (`benchmarks/grad_memory.py`).
+
+    All three require the default `FoldInBrownianPath`; its block increment is one
     draw of variance $k h$ (a different, equally valid realisation from the
     fine path). Errors and speed-ups against single-rate Euler are measured in
     `benchmarks/multirate_error.py` and documented in `docs/performance.md`.
@@ -128,7 +138,7 @@ class MultirateEuler(diffrax.AbstractItoSolver):
     **Arguments:**
 
     - `substeps`: k, the number of fine steps per weight-noise draw.
-    - `slow`: `"noise"` (default) or `"weights"`, see above.
+    - `slow`: `"noise"` (default), `"weights"` or `"none"`, see above.
     """
 
     substeps: int = eqx.field(static=True)
@@ -142,9 +152,9 @@ class MultirateEuler(diffrax.AbstractItoSolver):
                 f"MultirateEuler: `substeps` must be a positive int, got "
                 f"{self.substeps!r}."
             )
-        if self.slow not in ("noise", "weights"):
+        if self.slow not in ("noise", "weights", "none"):
             raise ValueError(
-                f"MultirateEuler: `slow` must be 'noise' or 'weights', got "
+                f"MultirateEuler: `slow` must be 'noise', 'weights' or 'none', got "
                 f"{self.slow!r}."
             )
 
@@ -197,18 +207,28 @@ class MultirateEuler(diffrax.AbstractItoSolver):
                 )
             return neurons1, stim1
 
-        if self.slow == "noise":
-            # One block draw of the weight noise, spread evenly over the block.
+        if self.slow in ("noise", "none"):
+            # "noise": one block draw of the weight noise, spread evenly over
+            # the block; "none": a draw at every fine step (single-rate Euler).
             dW_noise = None
-            if has_slow:
+            if has_slow and self.slow == "noise":
                 dBW = noise.path.evaluate_shape(t0, t1, slow_shape).W
                 dW_noise = (model.diffusion(t0, y0, noise.dt).W / k) * dBW
+
+            def weight_noise(t, y):
+                if not has_slow:
+                    return None
+                if dW_noise is not None:
+                    return dW_noise
+                dBW = noise.path.evaluate_shape(t, t + h, slow_shape).W
+                return model.diffusion(t, y, noise.dt).W * dBW
 
             def body(y, t):
                 d = model.drift(t, y)
                 W1 = euler(y.W, d.W)
-                if dW_noise is not None:
-                    W1 = W1 + dW_noise
+                dW = weight_noise(t, y)
+                if dW is not None:
+                    W1 = W1 + dW
                 neurons1, stim1 = fast_noise(
                     t,
                     y,
