@@ -181,7 +181,8 @@ def memory_vs_steps(name, n, dt, restarts, steps_list, log):
                 continue  # same O(1) memory, only slower
             prob, opt, raw, state, noise, dys = problem(name, n, s, dt, restarts, mk(s))
             lowered = F._value_grad_batch.lower(prob, raw, noise, dys)
-            est = tm.compiled_memory(lowered.compile())
+            # equinox wraps jax's Compiled object in `.compiled`
+            est = tm.compiled_memory(lowered.compile().compiled)
             if est is not None:
                 mem[s] = est.total
         if len(mem) >= 2:

@@ -13,8 +13,9 @@ def eig(W: Float[Array, "n n"]) -> tuple[Complex[Array, " n"], Complex[Array, "n
     r"""Eigenvalues and right eigenvectors of a real square matrix, differentiable.
 
     Forward: `jnp.linalg.eig` (LAPACK `geev`; CPU only in JAX). Derivative:
-    first-order perturbation theory for a diagonalisable $W = R\Lambda R^{-1}$.
-    With $F = R^{-1}\,dW\,R$,
+    first-order perturbation theory for a diagonalisable $W = R\Lambda R^{-1}$,
+    with the rows of $R^{-1}$ the left eigenvectors (from `eig(W.T)`). With
+    $F = R^{-1}\,dW\,R$,
 
     $$d\lambda_k = F_{kk},\qquad
       dR = R\,(F \circ E),\quad E_{jk} = \frac{1}{\lambda_k - \lambda_j}\ (j\ne k),
@@ -32,12 +33,27 @@ def eig(W: Float[Array, "n n"]) -> tuple[Complex[Array, " n"], Complex[Array, "n
     return lam, R
 
 
+def _left_eigenvectors(W, lam, R):
+    """Rows: left eigenvectors of W, biorthonormal to the columns of R
+    (`L @ R = I` for distinct eigenvalues), i.e. `inv(R)` without an LU.
+
+    They are the right eigenvectors of Wᵀ (`vᵀ W = λ vᵀ`), matched to `lam` by
+    eigenvalue. Avoiding `inv` matters on CPU: LU (`getrf`) runs through the
+    multithreaded OpenBLAS that jaxlib borrows from scipy, and on an
+    oversubscribed machine every call can stall for hundreds of milliseconds
+    waiting for its threads (`geev` does not)."""
+    mu, V = jnp.linalg.eig(W.T)
+    j = jnp.argmin(jnp.abs(lam[:, None] - mu[None, :]), axis=1)
+    L = V[:, j].T
+    return L / jnp.sum(L * R.T, axis=1)[:, None]
+
+
 @eig.defjvp
 def _eig_jvp(primals, tangents):
     (W,), (dW,) = primals, tangents
     lam, R = jnp.linalg.eig(W)
     ctype = R.dtype
-    Rinv = jnp.linalg.inv(R)
+    Rinv = _left_eigenvectors(W, lam, R)
     F = Rinv @ dW.astype(ctype) @ R
     dlam = jnp.diagonal(F)
     diff = lam[None, :] - lam[:, None]  # [j, k] = λ_k − λ_j
