@@ -24,11 +24,16 @@ one process, on the same initial state (`_baselines.initial_state`):
 
 Reported per (N, B): network-steps per second (B × steps / wall time, median
 of interleaved repeats after a warm-up call) and the ratios to the floor and to
-NumPy. Also: the cost per network-step against N (fitted exponent), against B,
-and XLA's compiled peak-memory estimate (`memory_analysis`) against B.
+NumPy, three ways: wall-clock median, best-of (the least disturbed repeat) and
+CPU time (`time.process_time`, the work done). Also: the cost per network-step
+against N (fitted exponent, pooled over B), against B, and XLA's compiled
+peak-memory estimate (`memory_analysis`) against B. A same-work check runs
+first: sleepjax and the floor agree to round-off without noise, and their
+noise statistics agree within sampling error.
 
-Because the machine may be shared, only ratios measured in the same process,
-interleaved, are meaningful; absolute rates vary with the load.
+On a shared machine only ratios measured in the same process, interleaved,
+are meaningful; absolute rates, and wall-clock ratios between programs that
+use threads differently, vary with the load (see docs/performance.md).
 
 Usage::
 
