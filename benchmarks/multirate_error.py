@@ -46,14 +46,12 @@ same init key); only the noise realisation differs, so the differences are
 paired by network, which removes the network-to-network spread of the initial
 conditions from the SE (the unpaired SE is kept as `se_independent`).
 
-A difference is *detected* when rel > 3 se. The summary gives, per scheme and
-k, the worst z = rel/se over all observables and protocols, the 95 % upper
-bound (rel + 2 se) on the error of the W statistics, and the worst error of
-the memory observables with its bound. The ensemble resolves the W statistics
-to a fraction of a per cent, but the memory eigenvalue varies so much from
-network to network (random W0, random memory plane, chaotic activity) that 32
-seeds resolve it only to a few per cent. A k is *accepted* when no difference
-is detected anywhere and the W statistics are within 1 % at 95 %.
+A difference is *detected* when rel > 3 se (marked *; with paired networks
+the SE can be small enough to detect a 0.1 % bias). The summary gives, per
+scheme and k, the worst z = rel/se over all observables and protocols and the
+95 % upper bounds (rel + 2 se) on the error of the W statistics and of the
+memory observables. A k is *accepted* when every observable of every protocol
+is within 1 % at 95 % confidence.
 
 Speed: the wall time of each (compiled) ensemble solve in this process; the
 precise speed-ups are measured by `benchmarks/throughput.py`.
@@ -330,34 +328,9 @@ def eqx_replace(params, **kw):
     )
 
 
-def summarise(results: list[dict], ks, weights_k) -> tuple[str, dict]:
-    lines = ["relative difference of ensemble means, time-averaged: rel% ± se%"]
-    hdr = f"{'case':44s} {'scheme':16s} " + " ".join(f"{o:>15s}" for o in OBSERVABLES)
-    lines += [hdr, "-" * len(hdr)]
-
-    def row(case, label, rec):
-        cells = []
-        for o in OBSERVABLES:
-            v = rec.get(o)
-            cells.append(
-                f"{'':>15s}"
-                if v is None
-                else f"{100 * v['rel']:6.2f} ±{100 * v['se']:5.2f}"
-                + ("*" if v["z"] > DETECT_Z else " ")
-            )
-        lines.append(f"{case:44s} {label:16s} " + " ".join(cells))
-
-    for res in results:
-        row(res["case"], "Euler h/2", res["euler_half"])
-        for k in ks:
-            row(res["case"], f"noise k={k}", res["noise"][str(k)]["noise_on"])
-            if "noise_off" in res["noise"][str(k)]:
-                row(res["case"], "  (noise off)", res["noise"][str(k)]["noise_off"])
-        w = res["weights"][str(weights_k)]
-        row(res["case"], f"weights k={weights_k}", w["noise_on"])
-        row(res["case"], "  (noise off)", w["noise_off"])
-    lines.append("* = difference detected (rel > 3 se)")
-    lines.append("")
+def _verdicts(results: list[dict], ks, weights_k) -> tuple[list[str], dict]:
+    """Per scheme: worst z, 95 % bounds, speed-up, accepted; and the chosen k."""
+    lines: list[str] = []
     summary: dict[str, Any] = {"schemes": {}}
     entries = [("Euler h/2", [r["euler_half"] for r in results], None)]
     for k in ks:
@@ -387,9 +360,8 @@ def summarise(results: list[dict], ks, weights_k) -> tuple[str, dict]:
             for g, obs in groups.items()
         }
         worst_mem = max(r[o]["rel"] for r in recs for o in MEMORY if o in r)
-        # Accepted: no difference detected in any observable, and the W
-        # statistics (which the ensemble resolves) within 1 % at 95 %.
-        passed = z <= DETECT_Z and bound["W stats"] < THRESHOLD
+        # Accepted: every observable's error within 1 % at 95 % confidence.
+        passed = max(bound.values()) < THRESHOLD
         summary["schemes"][label] = {
             "worst_rel": rel,
             "worst_rel_memory": worst_mem,
@@ -411,9 +383,51 @@ def summarise(results: list[dict], ks, weights_k) -> tuple[str, dict]:
     chosen = max(ok_k) if ok_k else None
     summary["chosen_k"] = chosen
     lines.append(
-        f"largest k (slow='noise') with no detected difference (|z| <= {DETECT_Z:g}) "
-        f"and W statistics within {100 * THRESHOLD:g} %: {chosen}"
+        f"largest k (slow='noise') whose error is < {100 * THRESHOLD:g} % at 95 % "
+        f"confidence for every observable: {chosen}"
     )
+    return lines, summary
+
+
+def summarise(results: list[dict], ks, weights_k) -> tuple[str, dict]:
+    lines = ["relative difference of ensemble means, time-averaged: rel% ± se%"]
+    hdr = f"{'case':44s} {'scheme':16s} " + " ".join(f"{o:>15s}" for o in OBSERVABLES)
+    lines += [hdr, "-" * len(hdr)]
+
+    def row(case, label, rec):
+        cells = []
+        for o in OBSERVABLES:
+            v = rec.get(o)
+            cells.append(
+                f"{'':>15s}"
+                if v is None
+                else f"{100 * v['rel']:6.2f} ±{100 * v['se']:5.2f}"
+                + ("*" if v["z"] > DETECT_Z else " ")
+            )
+        lines.append(f"{case:44s} {label:16s} " + " ".join(cells))
+
+    for res in results:
+        row(res["case"], "Euler h/2", res["euler_half"])
+        for k in ks:
+            row(res["case"], f"noise k={k}", res["noise"][str(k)]["noise_on"])
+            if "noise_off" in res["noise"][str(k)]:
+                row(res["case"], "  (noise off)", res["noise"][str(k)]["noise_off"])
+        w = res["weights"][str(weights_k)]
+        row(res["case"], f"weights k={weights_k}", w["noise_on"])
+        row(res["case"], "  (noise off)", w["noise_off"])
+    lines.append("* = difference detected (rel > 3 se)")
+    summary: dict[str, Any] = {"groups": {}}
+    erosion = [r for r in results if r["case"].startswith("erosion")]
+    learning = [r for r in results if r["case"].startswith("learning")]
+    subsets = [("erosion (the demo's sweep)", erosion), ("learning", learning)]
+    if erosion and learning:
+        subsets.append(("all protocols", results))
+    for name, subset in subsets:
+        if subset:
+            text, summ = _verdicts(subset, ks, weights_k)
+            lines += ["", f"{name}:", *text]
+            summary["groups"][name] = summ
+    summary["chosen_k"] = list(summary["groups"].values())[-1]["chosen_k"]
     ident = [
         r["noise"][str(k)].get("identity_max_abs_dW")
         for r in results
