@@ -107,7 +107,11 @@ class FoldInBrownianPath(diffrax.AbstractBrownianPath):
     controller) raises an error at run time; use `diffrax.VirtualBrownianTree`
     for adaptive solves. Intervals of m > 1 steps (multirate stepping) get one
     draw with variance m·Δt; a path queried on a coarser grid is therefore a
-    different (equally valid) realisation from the fine one.
+    different (equally valid) realisation from the fine one. With
+    `nested=True` an m-step increment is instead the sum of the m single-step
+    increments: every grid that is a multiple of `dt` sees the same
+    realisation (for comparing solvers or step sizes on one Brownian path,
+    e.g. strong errors), at the cost of m draws per query.
 
     Each leaf's key is derived from its path in the shape pytree (not from its
     position), so the weight noise of step k is the same whether or not other
@@ -120,6 +124,8 @@ class FoldInBrownianPath(diffrax.AbstractBrownianPath):
     - `key`: a JAX PRNG key (any implementation: threefry2x32, rbg, unsafe_rbg).
     - `t0`: start of the grid (time units).
     - `dt`: grid spacing (time units).
+    - `nested`: sum the single-step increments over multi-step intervals
+      (default `False`: one draw of variance m·Δt).
     """
 
     shape: PyTree[jax.ShapeDtypeStruct] = eqx.field(static=True)
@@ -127,8 +133,9 @@ class FoldInBrownianPath(diffrax.AbstractBrownianPath):
     grid_t0: float = eqx.field(static=True)
     dt: float = eqx.field(static=True)
     levy_area: type = eqx.field(static=True, default=diffrax.BrownianIncrement)
+    nested: bool = eqx.field(static=True, default=False)
 
-    def __init__(self, shape, key, t0: float, dt: float):
+    def __init__(self, shape, key, t0: float, dt: float, nested: bool = False):
         if dt <= 0:
             raise ValueError(f"FoldInBrownianPath: `dt` must be > 0, got {dt!r}.")
         self.shape = shape
@@ -136,6 +143,7 @@ class FoldInBrownianPath(diffrax.AbstractBrownianPath):
         self.grid_t0 = float(t0)
         self.dt = float(dt)
         self.levy_area = diffrax.BrownianIncrement
+        self.nested = bool(nested)
 
     @property
     def t0(self):
@@ -192,7 +200,15 @@ class FoldInBrownianPath(diffrax.AbstractBrownianPath):
         """Increments over [t0, t1] for `shape`, a sub-pytree of `self.shape`
         (other leaves replaced by `None`); its leaves equal those of `evaluate`."""
         k, m = self.step_index(t0, t1)
-        return self._draw(k, m, shape)
+        if not self.nested:
+            return self._draw(k, m, shape)
+
+        def add(j, acc):
+            one = self._draw(k + j, jnp.ones((), m.dtype), shape)
+            return jtu.tree_map(jnp.add, acc, one)
+
+        zeros = jtu.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shape)
+        return jax.lax.fori_loop(0, m.astype(jnp.int32), add, zeros)
 
     def _draw(self, k, m, shape) -> PyTree[Array]:
         """Increments of `m` steps from grid index `k` (an int32 scalar): one

@@ -70,12 +70,15 @@ def make_brownian(brownian, shape, key, t0, t1, dt):
         return brownian
     if brownian in (None, "fold_in"):
         return FoldInBrownianPath(shape, key, t0, dt)
+    if brownian == "fold_in_nested":
+        return FoldInBrownianPath(shape, key, t0, dt, nested=True)
     if brownian == "virtual_tree":
         return diffrax.VirtualBrownianTree(t0, t1, tol=dt / 2, shape=shape, key=key)
     if brownian == "unsafe":
         return diffrax.UnsafeBrownianPath(shape=shape, key=key)
     raise ValueError(
-        f"`brownian` must be 'fold_in' (default), 'virtual_tree', 'unsafe' or a "
+        f"`brownian` must be 'fold_in' (default), 'fold_in_nested', "
+        f"'virtual_tree', 'unsafe' or a "
         f"diffrax Brownian path; got {brownian!r}."
     )
 
@@ -119,6 +122,9 @@ def simulate(
     - `events`: jumps applied at given times (e.g. `AddWeights` to insert a
       memory).
     - `brownian`: `'fold_in'` (default: fast, deterministic, differentiable),
+      `'fold_in_nested'` (the same single-step increments; a multi-step
+      query, e.g. from `MultirateEuler(k)`, gets their sum, so that solvers
+      with different steps see one Brownian path; slower),
       `'virtual_tree'`, `'unsafe'` or a `diffrax.AbstractBrownianPath` with
       shape `model.noise_shape(state0)`.
     - `max_steps`: default: exactly the number of steps.
