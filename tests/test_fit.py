@@ -541,6 +541,8 @@ def _doc(**replace):
         ({"fit__optimizer": "adamm"}, "Did you mean 'adam'"),
         ({"fit__constraints": {"beta": "postive"}}, "Did you mean 'positive'"),
         ({"fit__start": {"beta": -1.0}}, "outside its constraint"),
+        ({"fit__start": {"beta": float("nan")}}, "must be a finite number"),
+        ({"model__beta": float("nan")}, "must be finite"),
         ({"fit__loss__observables": ["memroy"]}, "Did you mean 'memory'"),
         ({"fit__loss__observables": ["overlap"]}, "does not save"),
         ({"fit__loss__t_min": 1e6}, "inside the horizon"),

@@ -389,7 +389,7 @@ def validate(doc: dict, source: str = "<config>") -> FitConfig:
                 f"start value for {n!r}, which is not in `params`.{_suggest(n, good)}",
             )
         elif not _is_num(v):
-            err.add("fit", f"start value of {n!r} must be a number, got {v!r}.")
+            err.add("fit", f"start value of {n!r} must be a finite number, got {v!r}.")
         else:
             start_kw[n] = float(v)
     for n in good:

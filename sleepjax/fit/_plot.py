@@ -19,6 +19,8 @@ _LABELS = {
     "rate_mean": "mean rate",
     "rate_std": "std rate",
 }
+# Labels of the components `_curves` keeps (first plane).
+_COMPONENTS = {"w_plane": ("uu", "uv", "vu", "vv")}
 
 
 def _curves(a, k: int = 4):
@@ -43,12 +45,13 @@ def plot_fit(result, *, restart: int | None = None, max_panels: int = 8):
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     r = result.best if restart is None else restart
     obs = list(result.target)[:max_panels]
     n = len(obs) + 2
-    cols = min(4, n)
-    rows = math.ceil(n / cols)
+    rows = math.ceil(n / 4)
+    cols = math.ceil(n / rows)  # 5 panels: 2 x 3, not 2 x 4 with 3 empty
     fig, axes = plt.subplots(
         rows, cols, figsize=(3.6 * cols, 2.8 * rows), squeeze=False
     )
@@ -61,24 +64,38 @@ def plot_fit(result, *, restart: int | None = None, max_panels: int = 8):
         one = tgt.shape[1] == 1
         for c in range(tgt.shape[1]):
             col = "k" if one else f"C{c}"
-            lab = (lambda s: s) if c == 0 else (lambda s: None)
-            ax.plot(ts, tgt[:, c], "-", color=col, lw=2, alpha=0.6, label=lab("target"))
-            ax.plot(ts, ini[:, c], ":", color="0.5", label=lab("start"))
-            ax.plot(
-                ts,
-                fit[:, c],
-                "--",
-                color="C3" if one else col,
-                lw=1.5,
-                label=lab("fitted"),
-            )
-        ax.set_title(_LABELS.get(nm, nm), fontsize=10)
+            # The target is a wide translucent band under the dashed fit, so
+            # both stay visible where they coincide.
+            ax.plot(ts, tgt[:, c], "-", color=col, lw=4, alpha=0.3)
+            ax.plot(ts, ini[:, c], ":", color="0.5", lw=1)
+            ax.plot(ts, fit[:, c], "--", color="C3" if one else col, lw=1.5)
+        title = _LABELS.get(nm, nm)
+        comps = _COMPONENTS.get(nm)
+        if not one and comps is not None:
+            handles = [
+                Line2D([], [], color=f"C{c}", lw=2, label=comps[c])
+                for c in range(tgt.shape[1])
+            ]
+            ax.legend(handles=handles, fontsize=7, ncol=2, loc="best")
+        ax.set_title(title, fontsize=10)
         ax.set_xlabel("t")
-    axes[0].legend(fontsize=8)
+    styles = [
+        Line2D([], [], color="0.3", lw=4, alpha=0.3, label="target (data)"),
+        Line2D([], [], color="0.5", ls=":", label="start"),
+        Line2D([], [], color="0.3", ls="--", lw=1.5, label=f"fitted (restart {r})"),
+    ]
+    fig.legend(
+        handles=styles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.955),
+        fontsize=8,
+        ncol=3,
+        frameon=False,
+    )
     ax = axes[len(obs)]
     ax.semilogy(result.loss, color="0.6", lw=0.8)
     ax.semilogy(result.loss[:, r], "C3", lw=1.5)
-    ax.set_title("loss (all restarts; best red)", fontsize=10)
+    ax.set_title(f"loss (all restarts; restart {r} red)", fontsize=10)
     ax.set_xlabel("step")
     ax = axes[len(obs) + 1]
     ref = result.true_values if result.true_values is not None else result.init_values
@@ -92,7 +109,8 @@ def plot_fit(result, *, restart: int | None = None, max_panels: int = 8):
         ax.plot(tr / den, color=f"C{i}", label=nm)
     ax.axhline(1.0, color="k", lw=0.8)
     ax.set_title(
-        "value / true value" if result.true_values is not None else "value / start",
+        ("value / true value" if result.true_values is not None else "value / start")
+        + f" (restart {r})",
         fontsize=10,
     )
     ax.set_xlabel("step")
@@ -108,6 +126,6 @@ def plot_fit(result, *, restart: int | None = None, max_panels: int = 8):
         )
         for nm in result.names
     )
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    fig.suptitle(title, fontsize=9, y=0.995)
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
     return fig
