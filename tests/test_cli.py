@@ -1,5 +1,6 @@
 """End-to-end CLI tests: demo at a tiny size, run on an example, bad input."""
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -62,32 +63,99 @@ def test_demo_tiny(tmp_path, capsys):
     assert np.median(mem[imag][:, after]) > 2.0  # 5(uvᵀ−vuᵀ) gives |Im λ| ≈ 5
 
 
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        items = ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items())
+        return "{ " + items + " }"
+    return repr(v)
+
+
+def _dump_toml(raw: dict) -> str:
+    """Enough TOML for our configs: sections of scalars, lists, inline tables."""
+    lines = []
+    for section, table in raw.items():
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _example(name: str, **sections) -> dict:
+    """An example config with some settings replaced (to shrink it)."""
+    raw = tomllib.loads((ROOT / "examples" / f"{name}.toml").read_text())
+    for section, values in sections.items():
+        raw.setdefault(section, {}).update(values)
+    return raw
+
+
+EXAMPLES = ("erosion", "learning", "limit_cycle", "life_cycle")
+
+
+@pytest.mark.parametrize("name", EXAMPLES + ("sweep_noise_homeostasis",))
+def test_example_configs_are_valid(name):
+    """Every shipped example parses, validates and builds (nothing is run)."""
+    from sleepjax.config import load
+    from sleepjax.sweep import validate_sweep
+
+    cfg = load(ROOT / "examples" / f"{name}.toml")
+    validate_sweep(cfg)
+    assert cfg.protocol == name or name == "sweep_noise_homeostasis"
+
+
 def test_run_limit_cycle_example(tmp_path, capsys):
-    raw = tomllib.loads((ROOT / "examples" / "limit_cycle.toml").read_text())
-    raw["model"]["n"] = 16
-    raw["protocol"]["t_end"] = 60.0
-    raw["protocol"]["n_planes"] = 1
-    raw["sweep"]["grid"] = {"protocol.gamma": [0.9, 1.5], "protocol.rho": [1.0]}
-    lines = [
-        "[model]",
-        'name = "susman"',
-        "n = 16",
-        "dt = 0.01",
-        "[protocol]",
-        'name = "limit_cycle"',
-        "n_planes = 1",
-        "t_end = 60.0",
-        "save_every = 0.1",
-        "[sweep]",
-        "seeds = 1",
-        'grid = { "protocol.gamma" = [0.9, 1.5], "protocol.rho" = [1.0] }',
-    ]
-    cfg = _write(tmp_path, "\n".join(lines))
+    """The limit-cycle example, shrunk: γ = 0.9 decays, γ = 1.5 cycles with the
+    reduced system's radius."""
+    raw = _example(
+        "limit_cycle",
+        model={"n": 16},
+        protocol={"t_end": 60.0, "n_planes": 1},
+        sweep={"grid": {"protocol.gamma": [0.9, 1.5], "protocol.rho": [1.0]}},
+    )
+    cfg = _write(tmp_path, _dump_toml(raw))
     out = tmp_path / "lc"
     assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "decays" in text and "cycle" in text
-    assert (out / "figure.png").exists() and (out / "summary.txt").exists()
+    assert (out / "figure.png").stat().st_size > 10_000
+    assert "radius (2-D)" in (out / "summary.txt").read_text()
+
+
+SHRUNK = {
+    "learning": dict(
+        model={"n": 16},
+        protocol={"window": [10.0, 30.0], "t_end": 60.0, "save_every": 5.0},
+        sweep={"seeds": 2},
+    ),
+    "life_cycle": dict(
+        model={"n": 64},
+        protocol={
+            "windows": [[10.0, 20.0], [30.0, 40.0]],
+            "t_retain": 50.0,
+            "cue_gap": 10.0,
+        },
+        sweep={"seeds": 2},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHRUNK))
+def test_run_plastic_examples_shrunk(tmp_path, capsys, name):
+    """The learning and life-cycle examples at a tiny size and horizon: they
+    run, draw their figure and write their summary (no science checked here)."""
+    cfg = _write(tmp_path, _dump_toml(_example(name, **SHRUNK[name])))
+    out = tmp_path / name
+    assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert (out / "figure.png").stat().st_size > 10_000
+    summary = (out / "summary.txt").read_text()
+    assert summary.split("\n\n")[0] in text
+    key = "formed and kept" if name == "learning" else "novel"
+    assert key in summary
 
 
 BAD = {

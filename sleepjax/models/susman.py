@@ -274,6 +274,35 @@ def _init_state(model: Model, opts: SusmanOptions, p: SusmanParams, key, W=None)
     return model.init(kx, W=W)
 
 
+def _ou_stimulus(u, v, p: SusmanParams, window) -> OUPlaneStimulus:
+    """OU input of amplitude A = `p.amplitude` in plane (u, v) during `window`."""
+    return OUPlaneStimulus(
+        u, v, amplitude=p.amplitude, t_on=window[0], t_off=window[1], zeta=p.zeta
+    )
+
+
+def _experiment(
+    model: Model,
+    state0,
+    observe: SusmanObservables,
+    opts: SusmanOptions,
+    t_end: float,
+    save_every: float,
+    events=(),
+) -> Experiment:
+    """A protocol run from t = 0 to `t_end`, saving `observe` every `save_every`."""
+    return Experiment(
+        model,
+        state0,
+        t0=0.0,
+        t1=t_end,
+        dt=opts.dt,
+        save_ts=save_grid(0.0, t_end, save_every),
+        observe=observe,
+        events=events,
+    )
+
+
 # --------------------------------------------------------------- protocols
 def erosion(
     opts: SusmanOptions,
@@ -298,14 +327,13 @@ def erosion(
     state0 = _init_state(model, opts, p, k_init)
     delta = memory_matrix(u, v, p.strength, code)
     obs = SusmanObservables(jnp.stack([u, v])[None], real=(code == "real"))
-    return Experiment(
+    return _experiment(
         model,
         state0,
-        t0=0.0,
-        t1=t_end,
-        dt=opts.dt,
-        save_ts=save_grid(0.0, t_end, save_every),
-        observe=obs,
+        obs,
+        opts,
+        t_end,
+        save_every,
         events=(AddWeights(t_insert, delta),),
     )
 
@@ -325,26 +353,12 @@ def learning(
     t_end 1200, A = 25, τ_y = 50."""
     k_rule, k_uv, k_init, _ = jr.split(key, 4)
     ((u, v),) = binary_planes(k_uv, opts.n, 1)
-    stim = OUPlaneStimulus(
-        u,
-        v,
-        amplitude=p.amplitude,
-        t_on=window[0],
-        t_off=window[1],
-        zeta=p.zeta,
+    model = build_model(
+        opts, p, k_rule, stdp_gain=1.0, stimuli=(_ou_stimulus(u, v, p, window),)
     )
-    model = build_model(opts, p, k_rule, stdp_gain=1.0, stimuli=(stim,))
     state0 = _init_state(model, opts, p, k_init)
     obs = SusmanObservables(jnp.stack([u, v])[None], eigenplanes=True)
-    return Experiment(
-        model,
-        state0,
-        t0=0.0,
-        t1=t_end,
-        dt=opts.dt,
-        save_ts=save_grid(0.0, t_end, save_every),
-        observe=obs,
-    )
+    return _experiment(model, state0, obs, opts, t_end, save_every)
 
 
 def limit_cycle(
@@ -379,15 +393,7 @@ def limit_cycle(
     model = Model(RateNetwork(n=opts.n, x0_scale=x0_scale), None, stimuli=(pulse,))
     state0 = model.init(k_x, W=W)
     obs = SusmanObservables(planes, spectral=False)
-    return Experiment(
-        model,
-        state0,
-        t0=0.0,
-        t1=t_end,
-        dt=opts.dt,
-        save_ts=save_grid(0.0, t_end, save_every),
-        observe=obs,
-    )
+    return _experiment(model, state0, obs, opts, t_end, save_every)
 
 
 def life_cycle(
@@ -410,17 +416,7 @@ def life_cycle(
     k_rule, k_uv, k_init, k_novel = jr.split(key, 4)
     n_mem = len(windows)
     planes = binary_planes(k_uv, opts.n, n_mem + 1)  # last one: the novel pattern
-    stimuli = [
-        OUPlaneStimulus(
-            planes[i, 0],
-            planes[i, 1],
-            amplitude=p.amplitude,
-            t_on=w[0],
-            t_off=w[1],
-            zeta=p.zeta,
-        )
-        for i, w in enumerate(windows)
-    ]
+    stimuli = [_ou_stimulus(*planes[i], p, w) for i, w in enumerate(windows)]
     keep = (jnp.arange(opts.n) < int(cue_fraction * opts.n)).astype(jnp.float32)
     for i in range(n_mem + 1):
         t_on = t_retain + i * cue_gap
@@ -429,12 +425,4 @@ def life_cycle(
     model = build_model(opts, p, k_rule, stdp_gain=1.0, stimuli=tuple(stimuli))
     state0 = _init_state(model, opts, p, k_init)
     obs = SusmanObservables(planes, eigenplanes=True)
-    return Experiment(
-        model,
-        state0,
-        t0=0.0,
-        t1=t_end,
-        dt=opts.dt,
-        save_ts=save_grid(0.0, t_end, save_every),
-        observe=obs,
-    )
+    return _experiment(model, state0, obs, opts, t_end, save_every)
