@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import jax
+import numpy as np
 
 __all__ = [
     "MemoryEstimate",
     "compiled_memory",
     "jit_memory",
+    "memory_curve",
     "peak_rss_mb",
     "time_call",
 ]
@@ -120,3 +122,26 @@ def jit_memory(
     .compile())``; ``args`` may be arrays or ``jax.ShapeDtypeStruct``.
     """
     return compiled_memory(jax.jit(fn).lower(*args, **kwargs).compile())
+
+
+def memory_curve(label: str, mem: dict[int, int], log) -> dict:
+    """Fit memory ∝ steps^p to `{steps: bytes}`, log one line and return the
+    record (bytes per step count, the exponent over all points and over the
+    last two: sublinear growth is p < 1)."""
+    if len(mem) >= 2:
+        xs = np.log(list(mem))
+        ys = np.log(list(mem.values()))
+        p = float(np.polyfit(xs, ys, 1)[0])
+        p_tail = float(np.polyfit(xs[-2:], ys[-2:], 1)[0])
+    else:
+        p = p_tail = float("nan")
+    log(
+        f"  {label:34s} "
+        + "  ".join(f"{k:>6d} steps: {v / 2**20:8.2f} MB" for k, v in mem.items())
+        + f"   p = {p:.2f} (last decade {p_tail:.2f})"
+    )
+    return {
+        "bytes": {str(k): v for k, v in mem.items()},
+        "exponent": p,
+        "exponent_last_decade": p_tail,
+    }

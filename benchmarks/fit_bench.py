@@ -51,7 +51,6 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.random as jr
-import numpy as np
 import optax
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -270,22 +269,7 @@ def memory_vs_steps(name, n, dt, restarts, steps_list, log):
             est = tm.compiled_memory(lowered.compile().compiled)
             if est is not None:
                 mem[s] = est.total
-        if len(mem) >= 2:
-            xs, ys = np.log(list(mem)), np.log(list(mem.values()))
-            p = float(np.polyfit(xs, ys, 1)[0])
-            p_tail = float(np.polyfit(xs[-2:], ys[-2:], 1)[0])
-        else:
-            p = p_tail = float("nan")
-        out[label] = {
-            "bytes": {str(k): v for k, v in mem.items()},
-            "exponent": p,
-            "exponent_last_decade": p_tail,
-        }
-        log(
-            f"  {label:34s} "
-            + "  ".join(f"{k:>6d}: {v / 2**20:8.2f} MB" for k, v in mem.items())
-            + f"   p = {p:.2f} (last decade {p_tail:.2f})"
-        )
+        out[label] = tm.memory_curve(label, mem, log)
     return out
 
 

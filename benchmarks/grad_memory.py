@@ -222,23 +222,7 @@ def memory_vs_steps(n, batch, steps_list, log) -> dict:
             est = tm.compiled_memory(fn.lower(THETA).compile())
             if est is not None:
                 mem[s] = est.total
-        if len(mem) >= 2:
-            xs = np.log(list(mem))
-            ys = np.log(list(mem.values()))
-            p = float(np.polyfit(xs, ys, 1)[0])
-            p_tail = float(np.polyfit(xs[-2:], ys[-2:], 1)[0])
-        else:
-            p = p_tail = float("nan")
-        out[name] = {
-            "bytes": {str(k): v for k, v in mem.items()},
-            "exponent": p,
-            "exponent_last_decade": p_tail,
-        }
-        log(
-            f"  {name:28s} "
-            + "  ".join(f"{k:>6d} steps: {v / 2**20:8.2f} MB" for k, v in mem.items())
-            + f"   p = {p:.2f} (last decade {p_tail:.2f})"
-        )
+        out[name] = tm.memory_curve(name, mem, log)
     return out
 
 
