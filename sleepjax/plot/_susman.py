@@ -67,15 +67,13 @@ class StoreView:
         return self.status == 0
 
 
-def _band(ax, t, Y, color, label, *, lines=False):
+def _band(ax, t, Y, color, label):
     """Median line with an interquartile band (and the range, lighter) over the
-    rows of Y; `lines`: also every row, thin."""
+    rows of Y."""
     Y = Y[np.all(np.isfinite(Y), axis=1)]
     if len(Y) == 0:
         return
     q0, q25, q50, q75, q100 = np.percentile(Y, [0, 25, 50, 75, 100], axis=0)
-    if lines:
-        ax.plot(t, Y.T, color=color, lw=0.5, alpha=0.5)
     ax.plot(t, q50, color=color, lw=1.6, label=f"{label} (median, n={len(Y)})")
     ax.fill_between(t, q25, q75, color=color, alpha=0.3, lw=0)
     if len(Y) > 2:
@@ -265,7 +263,12 @@ def learning_report(view: StoreView):
         for sel, color, name in ((formed, "C0", "formed"), (ok & ~formed, "C7", "not")):
             if sel.any():
                 ax.plot(t, y[sel].T, color=color, lw=0.7, alpha=0.8)
-                ax.plot([], [], color=color, label=f"{name} ({sel.sum()} seeds)")
+                ax.plot(
+                    [],
+                    [],
+                    color=color,
+                    label=f"{name} ({sel.sum()} of {ok.sum()} seeds)",
+                )
         ax.axvspan(*window, color="orange", alpha=0.25, lw=0, label="input window")
         ax.set_xlabel(TIME)
         ax.set_ylabel(lab)
@@ -433,10 +436,13 @@ def life_cycle_report(view: StoreView):
     axes[0].set_xlabel(TIME)
     axes[0].set_ylabel("radius √(p_u² + p_v²)")
     axes[0].set_xlim(t_ret - 0.25 * gap, t[-1])
+    shown = radius[ok][:, t >= t_ret - 0.25 * gap]
+    if shown.size:
+        axes[0].set_ylim(0, 1.1 * float(np.nanmax(shown)) + 1e-3)
     axes[0].legend(fontsize=7)
     im = np.abs(view.var("mem_im"))
     for j in range(n_planes - 1):
-        _band(axes[1], t, im[ok][:, :, j], f"C{j}", f"{names[j]}", lines=True)
+        _band(axes[1], t, im[ok][:, :, j], f"C{j}", f"{names[j]}")
         axes[1].axvspan(*windows[j], color=f"C{j}", alpha=0.2, lw=0)
     axes[1].axvspan(t_ret, t[-1], color="gray", alpha=0.2, lw=0, label="cues")
     axes[1].set_xlabel(TIME)
