@@ -74,10 +74,11 @@ class RateControl(AbstractRule):
         return RateControl(jr.uniform(key, (n,), dtype, -1.0, 1.0), variant=variant)
 
     def drift(self, t, act: Activity, W: Weights, state):
-        err = jnp.outer(self.phi0 - act.phi, act.phi)
+        dphi = self.phi0 - act.phi
         if self.variant == "matmul":
-            return err @ W, None
-        return err * W, None
+            # (dphi phiᵀ) W = dphi (phiᵀ W): O(N²), not the O(N³) matrix product
+            return jnp.outer(dphi, act.phi @ W), None
+        return jnp.outer(dphi, act.phi) * W, None
 
 
 class Decorrelation(AbstractRule):
