@@ -676,6 +676,17 @@ def test_recover_asymmetric_stdp_full():
 
 @pytest.mark.slow
 def test_recover_rate_control_and_noise_full():
+    """Case 2 at n = 32, t = 300, from 0.5x η and 2x σ (and a restart ±30 %
+    around it). Initial weights at gain 1.5, not the default 2: at gain 2 the
+    transient towards the rate-control fixed point (φ = φ0, reached at t ≈ 100)
+    is chaotic, so the W statistics after it depend erratically on η and the
+    trajectory loss along η between 0.5x and 1x is not monotone (log-spaced
+    cut, σ true: 0.045, 0.046, 0.063, 0.031, 0.024, 0.033, 0.002, 0 at
+    η/0.01 = e^-0.7 .. e^0): the start sits in a local minimum and L-BFGS
+    stalls there (loss 0.0449 -> 0.0444). At gain 1.5 the same cuts in η and
+    in σ (±0.8 in log) are monotone on each side of the truth, and L-BFGS
+    reaches the truth in ~13 steps. Tolerance: trajectory matching, see the
+    module docstring (measured: < 1e-6)."""
     opts = S.SusmanOptions(n=32, rule="rate_control", dt=0.2)
 
     def build(p):
@@ -683,9 +694,9 @@ def test_recover_rate_control_and_noise_full():
             opts, p, jr.key(0), t_insert=300.0, t_end=300.0, save_every=10.0
         )
 
-    true = S.SusmanParams(eta=0.01, noise=1.0, w0_scale=2.0)
+    true = S.SusmanParams(eta=0.01, noise=1.0, w0_scale=1.5)
     data = sf.simulate_data(build, true, key=1, observables="weights")
-    start = S.SusmanParams(eta=0.005, noise=2.0, w0_scale=2.0)
+    start = S.SusmanParams(eta=0.005, noise=2.0, w0_scale=1.5)
     res = sf.fit(
         build,
         start,
@@ -699,18 +710,35 @@ def test_recover_rate_control_and_noise_full():
         xtol=1e-6,
         progress=False,
     )
-    err = rel_err(res)
-    assert err["eta"] < 0.005 and err["noise"] < 0.005, res.summary()
+    for r in range(2):
+        err = rel_err(res, r)
+        assert err["eta"] < 0.005 and err["noise"] < 0.005, res.summary()
 
 
 @pytest.mark.slow
 def test_recover_beta_full_with_summary_statistics():
     """Case 3 with unmatched noise: the data are the mean memory eigenvalue
-    over 8 noise draws, the fit averages 8 other draws (fixed). The memory
-    (|λ| = 5 at insertion) dominates the noise bulk (radius √(η/2β) = 0.22),
-    so the across-draw spread of Im λ is ~1 % and the statistical error of
-    β is well below the 3 % tolerance (calibrated over 3 data seeds: < 1 %)."""
-    opts = S.SusmanOptions(n=64, rule="dissipation", dt=0.2)
+    over 8 noise draws, the fit averages 8 other draws (fixed per restart).
+
+    The loss reads Im λ only. Re λ of the imaginary-coded memory is ~0 (data
+    mean −0.05 .. −0.015) and its 8-draw mean is dominated by draw noise
+    (per-draw sd ≈ 0.02); normalised by its small RMS, the Re λ term
+    (0.08 at β = 0.1, still decreasing at 0.12 on a cut over [0.09, 0.12])
+    swamped the Im λ term (< 7e-3 on that cut, minimum at 0.100) and pulled
+    β to 0.110.
+
+    Tolerance 3 %: the estimator's own sampling error. Linearised,
+    SE(β̂)² = Jᵀ(2C/8)J / (JᵀJ)², with J = ∂ E[Im λ(t)]/∂β (central
+    differences, common random numbers) and C the per-draw covariance of
+    Im λ(t) over the save times t ≥ 150, both from 64 draws at β = 0.1:
+    SE = 7.9e-4 = 0.79 % of β (per draw 1.6 %: the noise bulk perturbs Im λ
+    by ≈ √(η/2βN) = 0.028). 3 % is 3.8 SE (false failure ~1e-4); a β that
+    the model ignored, or a wrong gradient, leaves β near its start (−60 %).
+
+    dt = 0.5: with dissipation alone dW = −ηβW dt + ησ dB does not depend on
+    the activity, and ηβ·dt = 5e-4. The save at t_insert = 100 is left out:
+    whether it holds the pre- or post-insertion W depends on dt."""
+    opts = S.SusmanOptions(n=64, rule="dissipation", dt=0.5)
 
     def build(p):
         return S.erosion(
@@ -718,9 +746,9 @@ def test_recover_beta_full_with_summary_statistics():
         )
 
     data = sf.simulate_data(
-        build, S.SusmanParams(beta=0.1), key=1, draws=8, observables="memory"
+        build, S.SusmanParams(beta=0.1), key=1, draws=8, observables="mem_im"
     )
-    loss = sf.SummaryStats("memory", draws=8, t_min=100.0)
+    loss = sf.SummaryStats("mem_im", draws=8, t_min=150.0)
     res = sf.fit(
         build,
         S.SusmanParams(beta=0.04),
@@ -731,10 +759,11 @@ def test_recover_beta_full_with_summary_statistics():
         steps=30,
         restarts=2,
         spread=0.5,
-        xtol=1e-6,
+        xtol=1e-4,  # relative change of β: far below SE
         progress=False,
     )
-    assert rel_err(res)["beta"] < 0.03, res.summary()
+    for r in range(2):  # each restart is an estimate with its own draws
+        assert rel_err(res, r)["beta"] < 0.03, res.summary()
 
 
 @pytest.mark.slow
