@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import jax.tree_util as jtu
+import numpy as np
 from jaxtyping import Array, Int, PRNGKeyArray, PyTree
 
 from ._brownian import FoldInBrownianPath
@@ -47,7 +48,7 @@ class Simulation(eqx.Module):
     status: Int[Array, ""]
 
 
-def _check_events(events, t0, t1, dt):
+def _check_events(events, t0, t1, dt, note=""):
     for ev in events:
         if not isinstance(ev, AbstractEvent):
             raise TypeError(f"`events` must contain events, got {ev!r}.")
@@ -59,8 +60,8 @@ def _check_events(events, t0, t1, dt):
         k = (ev.time - t0) / dt
         if abs(k - round(k)) > 1e-6 * max(1.0, k):
             raise ValueError(
-                f"event at t={ev.time} is not on the step grid t0 + k*dt "
-                f"(t0={t0}, dt={dt}); move it or change dt."
+                f"event at t={ev.time} is not on the solver's step grid t0 + k*dt "
+                f"(t0={t0}, dt={dt}{note}); move it or change dt."
             )
 
 
@@ -140,9 +141,9 @@ def simulate(
         )
     model.check_state(state0)
     events = tuple(events)
-    _check_events(events, t0, t1, dt)
     solver = diffrax.Euler() if solver is None else solver
     dt0 = dt
+    note = ""
     if isinstance(solver, MultirateEuler):
         if steps % solver.substeps:
             raise ValueError(
@@ -151,6 +152,8 @@ def simulate(
             )
         dt0 = dt * solver.substeps
         steps //= solver.substeps
+        note = f": MultirateEuler({solver.substeps}) steps by {dt0}"
+    _check_events(events, t0, t1, dt0, note)
     if events:
         solver = EventSolver(solver, events)
 
@@ -178,12 +181,18 @@ def simulate(
         solver,
         t0,
         t1,
-        dt0,
+        None,  # dt0: the StepTo grid below
         state0,
         args=model,
         saveat=save,
         adjoint=adjoint,
-        stepsize_controller=diffrax.ConstantStepSize(),
+        # Step ends on the exact grid t0 + i·dt0 (computed in float64), not
+        # accumulated t += dt0: a save or an event at a grid time then falls on
+        # a step end whatever rounding the accumulation would have made, so a
+        # save at an event's time always sees the state before the event.
+        stepsize_controller=diffrax.StepTo(
+            ts=np.asarray(t0 + dt0 * np.arange(steps + 1, dtype=np.float64))
+        ),
         max_steps=steps if max_steps is None else max_steps,
         throw=False,
         **diffeqsolve_kwargs,
