@@ -24,6 +24,7 @@ __all__ = [
     "compiled_memory",
     "jit_memory",
     "memory_curve",
+    "interleaved",
     "peak_rss_mb",
     "time_call",
 ]
@@ -145,3 +146,20 @@ def memory_curve(label: str, mem: dict[int, int], log) -> dict:
         "exponent": p,
         "exponent_last_decade": p_tail,
     }
+
+
+def interleaved(fns: dict, repeats: int) -> tuple[dict, dict]:
+    """Call every function once (warm-up), then `repeats` rounds calling each
+    in turn, so that all see the same machine load. Returns per-key lists of
+    wall times and of CPU times (`process_time`, all threads), in seconds."""
+    for f in fns.values():
+        f()
+    times = {k: [] for k in fns}
+    cpu = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, f in fns.items():
+            c0, t0 = time.process_time(), time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t0)
+            cpu[k].append(time.process_time() - c0)
+    return times, cpu

@@ -161,16 +161,7 @@ def time_step(name, n, steps, dt, restarts, repeats, log):
             jax.block_until_ready(forward_batch(*a))
         )
         fns[(label, "step")] = lambda f=step: jax.block_until_ready(f())
-    for f in fns.values():
-        f()
-    times = {k: [] for k in fns}
-    cpu = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, f in fns.items():
-            c0, t0 = time.process_time(), time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
-            cpu[k].append(time.process_time() - c0)
+    times, cpu = tm.interleaved(fns, repeats)
     out = {}
     for label in ADJOINTS:
         tf = statistics.median(times[(label, "forward")])

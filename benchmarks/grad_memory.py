@@ -159,16 +159,7 @@ def time_ratio(variants: dict, repeats: int, log) -> dict:
         fwd, vg = compile_pair(loss)
         fns[(name, "forward")] = lambda f=fwd: jax.block_until_ready(f(THETA))
         fns[(name, "value_and_grad")] = lambda f=vg: jax.block_until_ready(f(THETA))
-    for f in fns.values():
-        f()
-    times = {k: [] for k in fns}
-    cpu = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, f in fns.items():
-            t0, c0 = time.perf_counter(), time.process_time()
-            f()
-            times[k].append(time.perf_counter() - t0)
-            cpu[k].append(time.process_time() - c0)
+    times, cpu = tm.interleaved(fns, repeats)
     out = {}
     med = lambda d, k: statistics.median(d[k])  # noqa: E731
     base, base_cpu = None, None
