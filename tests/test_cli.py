@@ -137,6 +137,7 @@ SHRUNK = {
             "windows": [[10.0, 20.0], [30.0, 40.0]],
             "t_retain": 50.0,
             "cue_gap": 10.0,
+            "cue_window": 5.0,
         },
         sweep={"seeds": 2},
     ),

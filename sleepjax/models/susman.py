@@ -221,6 +221,12 @@ class SusmanObservables(eqx.Module):
     - `mem_proj` `(p,)`: that projection (1 = eigenvector inside the plane).
     - `p_u`, `p_v` `(p,)`: reduced coordinates (u_k·x, v_k·x)/|u_k|... see
       `sleepjax.analysis.reduced_coordinates`.
+    - `plane_rho`, `plane_gamma` `(p,)`: the 2×2 block of W in the plane,
+      ρ = (uᵀWv − vᵀWu)/2 (rotation, the imaginary code) and
+      γ = (uᵀWu + vᵀWv)/2 (self-excitation, the real part), for unit u ⟂ v.
+      In SPEC V4's reduced system the plane's linearised eigenvalues are
+      (γ − 1) ± iρ; W = ρ(uvᵀ − vuᵀ) + γ(uuᵀ + vvᵀ) gives back (ρ, γ).
+      Cheap: no eigensolver.
     - `w_mean`, `w_std`, `rate_mean`, `rate_std`: scalars.
     - `plane_overlap` `(p,)` when `eigenplanes=True`: overlap of the memory
       eigenvector's real plane with span(u_k, v_k) (1 = same plane).
@@ -256,9 +262,17 @@ class SusmanObservables(eqx.Module):
         pu, pv = jax.vmap(lambda pl: reduced_coordinates(act.x, pl[0], pl[1]))(
             self.planes
         )
+        Wu = jnp.einsum("ij,pj->pi", W, self.planes[:, 0])
+        Wv = jnp.einsum("ij,pj->pi", W, self.planes[:, 1])
+        uWu = jnp.sum(self.planes[:, 0] * Wu, -1)
+        vWv = jnp.sum(self.planes[:, 1] * Wv, -1)
+        vWu = jnp.sum(self.planes[:, 1] * Wu, -1)
+        uWv = jnp.sum(self.planes[:, 0] * Wv, -1)
         out.update(
             p_u=pu,
             p_v=pv,
+            plane_rho=(uWv - vWu) / 2,
+            plane_gamma=(uWu + vWv) / 2,
             w_mean=jnp.mean(W),
             w_std=jnp.std(W),
             rate_mean=jnp.mean(act.phi),
@@ -274,10 +288,17 @@ def _init_state(model: Model, opts: SusmanOptions, p: SusmanParams, key, W=None)
     return model.init(kx, W=W)
 
 
-def _ou_stimulus(u, v, p: SusmanParams, window) -> OUPlaneStimulus:
-    """OU input of amplitude A = `p.amplitude` in plane (u, v) during `window`."""
+def _ou_stimulus(u, v, p: SusmanParams, window, tail=False) -> OUPlaneStimulus:
+    """OU input of amplitude A = `p.amplitude` in plane (u, v) during `window`
+    (with `tail`, the decaying drive stays on after it, as in the authors' code)."""
     return OUPlaneStimulus(
-        u, v, amplitude=p.amplitude, t_on=window[0], t_off=window[1], zeta=p.zeta
+        u,
+        v,
+        amplitude=p.amplitude,
+        t_on=window[0],
+        t_off=window[1],
+        zeta=p.zeta,
+        tail=tail,
     )
 
 
@@ -289,15 +310,17 @@ def _experiment(
     t_end: float,
     save_every: float,
     events=(),
+    save_ts=None,
 ) -> Experiment:
-    """A protocol run from t = 0 to `t_end`, saving `observe` every `save_every`."""
+    """A protocol run from t = 0 to `t_end`, saving `observe` every `save_every`
+    (or at `save_ts` when given)."""
     return Experiment(
         model,
         state0,
         t0=0.0,
         t1=t_end,
         dt=opts.dt,
-        save_ts=save_grid(0.0, t_end, save_every),
+        save_ts=save_grid(0.0, t_end, save_every) if save_ts is None else save_ts,
         observe=observe,
         events=events,
     )
@@ -408,21 +431,47 @@ def life_cycle(
     cue_duration: float = 2.0,
     cue_gap: float = 100.0,
     save_every: float = 1.0,
+    cue_save_every: float | None = None,
+    cue_window: float = 20.0,
+    tail: bool = False,
 ) -> Experiment:
     """Life cycle (paper Fig. 5): learn two planes one after the other (OU input
     windows), retain until `t_retain`, then cue each plane with a partial cue
     (the first `cue_fraction` of u's entries) and finally a novel pattern,
-    `cue_gap` apart. Plasticity (STDP + homeostasis + noise) stays on."""
+    `cue_gap` apart. Plasticity (STDP + homeostasis + noise) stays on.
+
+    Saves every `save_every`, and, when `cue_save_every` is given, also every
+    `cue_save_every` from 1 time unit before each cue to `cue_window` after
+    its onset (to resolve the response, which lasts a few time units).
+    `tail=True` keeps each OU drive on after its window, decaying, as the
+    authors' code does (see `OUPlaneStimulus`)."""
+    if cue_save_every is not None and not cue_save_every > 0:
+        raise ValueError(f"`cue_save_every` must be > 0, got {cue_save_every!r}.")
+    if not 0 < cue_window <= cue_gap:
+        raise ValueError(
+            f"`cue_window` must be in (0, cue_gap = {cue_gap:g}], got {cue_window!r}."
+        )
     k_rule, k_uv, k_init, k_novel = jr.split(key, 4)
     n_mem = len(windows)
     planes = binary_planes(k_uv, opts.n, n_mem + 1)  # last one: the novel pattern
-    stimuli = [_ou_stimulus(*planes[i], p, w) for i, w in enumerate(windows)]
+    stimuli = [_ou_stimulus(*planes[i], p, w, tail) for i, w in enumerate(windows)]
     keep = (jnp.arange(opts.n) < int(cue_fraction * opts.n)).astype(jnp.float32)
-    for i in range(n_mem + 1):
-        t_on = t_retain + i * cue_gap
+    onsets = [t_retain + i * cue_gap for i in range(n_mem + 1)]
+    for i, t_on in enumerate(onsets):
         stimuli.append(Pulse(planes[i, 0] * keep, cue, t_on, cue_duration))
     t_end = t_retain + (n_mem + 1) * cue_gap
+    save_ts = None
+    if cue_save_every is not None:
+        fine = [
+            t_on
+            - 1.0
+            + cue_save_every * np.arange(round((cue_window + 1.0) / cue_save_every) + 1)
+            for t_on in onsets
+        ]
+        grid = np.concatenate([save_grid(0.0, t_end, save_every), *fine])
+        save_ts = np.unique(np.round(grid, 9))
+        save_ts = save_ts[(save_ts >= 0.0) & (save_ts <= t_end)]
     model = build_model(opts, p, k_rule, stdp_gain=1.0, stimuli=tuple(stimuli))
     state0 = _init_state(model, opts, p, k_init)
     obs = SusmanObservables(planes, eigenplanes=True)
-    return _experiment(model, state0, obs, opts, t_end, save_every)
+    return _experiment(model, state0, obs, opts, t_end, save_every, save_ts=save_ts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 from pathlib import Path
 
 import matplotlib
@@ -417,65 +418,138 @@ def limit_cycle_notes(view: StoreView) -> str:
     )
 
 
+def cue_responses(t, pu, pv, t_on: float, window: float):
+    """Response of one plane to a cue at `t_on`, from saved reduced coordinates.
+
+    `pu`, `pv`: (network, time). The baseline is the mean over the saves in
+    [t_on − 1, t_on); the response is Δp = p − baseline over (t_on,
+    t_on + window]. Returns (τ, |Δp_u|, |Δp_v|, recall), with τ the time since
+    the onset and recall = max|Δp_v| / max|Δp_u| per network: how strongly a
+    cue along u brings up the partner pattern v. A learned plane, whose block
+    of W rotates u into v (ρ ≠ 0), recalls v; a novel plane does not. NaN where
+    fewer than 3 saves fall in the window (save finer around the cues:
+    `cue_save_every`).
+    """
+    pre = (t >= t_on - 1.0) & (t < t_on)
+    post = (t > t_on) & (t <= t_on + window)
+    n = pu.shape[0]
+    if pre.sum() < 1 or post.sum() < 3:
+        nan = np.full(n, np.nan)
+        return t[post] - t_on, np.zeros((n, 0)), np.zeros((n, 0)), nan
+    du = np.abs(pu[:, post] - pu[:, pre].mean(axis=1, keepdims=True))
+    dv = np.abs(pv[:, post] - pv[:, pre].mean(axis=1, keepdims=True))
+    recall = dv.max(axis=1) / np.maximum(du.max(axis=1), 1e-12)
+    return t[post] - t_on, du, dv, recall
+
+
+def _sign_test(a, b) -> str:
+    """'k/n (p = ...)': networks with a > b, and the one-sided sign-test p-value
+    P(K >= k) for K ~ Binomial(n, 1/2) (no difference between a and b)."""
+    keep = np.isfinite(a) & np.isfinite(b)
+    n, k = int(keep.sum()), int((a[keep] > b[keep]).sum())
+    if n == 0:
+        return "-"
+    p = sum(math.comb(n, i) for i in range(k, n + 1)) / 2**n
+    return f"{k}/{n} (p = {p:.2g})"
+
+
 def life_cycle_report(view: StoreView):
     """Responses to partial cues of each learned plane and to a novel pattern."""
     t = view.time
-    pu, pv = view.var("p_u"), view.var("p_v")
+    ok = view.ok
+    pu, pv = view.var("p_u")[ok], view.var("p_v")[ok]
     t_ret = float(view.setting("protocol", "t_retain"))
     gap = float(view.setting("protocol", "cue_gap"))
+    window = float(view.setting("protocol", "cue_window"))
     windows = view.setting("protocol", "windows")
-    ok = view.ok
     n_planes = pu.shape[2]
-    radius = np.hypot(pu, pv)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     names = [f"memory {j + 1}" for j in range(n_planes - 1)] + ["novel"]
-    for j in range(n_planes):
-        _band(axes[0], t, radius[ok][:, :, j], f"C{j}", f"radius in plane {names[j]}")
-        axes[0].axvline(t_ret + j * gap, color=f"C{j}", ls="--", lw=0.8)
-    axes[0].plot([], [], "k--", lw=0.8, label="cue onsets (same colours)")
-    axes[0].set_xlabel(TIME)
-    axes[0].set_ylabel("radius √(p_u² + p_v²)")
-    axes[0].set_xlim(t_ret - 0.25 * gap, t[-1])
-    shown = radius[ok][:, t >= t_ret - 0.25 * gap]
-    if shown.size:
-        axes[0].set_ylim(0, 1.1 * float(np.nanmax(shown)) + 1e-3)
-    axes[0].legend(fontsize=7)
-    im = np.abs(view.var("mem_im"))
-    for j in range(n_planes - 1):
-        _band(axes[1], t, im[ok][:, :, j], f"C{j}", f"{names[j]}")
-        axes[1].axvspan(*windows[j], color=f"C{j}", alpha=0.2, lw=0)
-    axes[1].axvspan(t_ret, t[-1], color="gray", alpha=0.2, lw=0, label="cues")
-    axes[1].set_xlabel(TIME)
-    axes[1].set_ylabel("|Im λ| of the memory eigenvalue")
-    axes[1].legend(fontsize=7)
-    fig.suptitle(
-        "Life cycle: learn two planes (shaded windows), retain, retrieve each by a "
-        "partial cue; a novel cue (last) should evoke no cycle"
-    )
-    fig.tight_layout()
-    rows = []
+    has_block = "plane_rho" in view.store.variables
+    rho = np.abs(view.var("plane_rho")[ok]) if has_block else None
+    gamma = view.var("plane_gamma")[ok] if has_block else None
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    recalls = []
     for j in range(n_planes):
         t_on = t_ret + j * gap
-        win = (t > t_on + 5) & (t <= t_on + gap)
-        resp = radius[ok][:, win, :].mean(axis=1)  # (seeds, plane)
-        other = np.delete(resp, j, axis=1).max(axis=1)
-        row = {
-            "cue": names[j],
-            "response in cued plane": _spread(resp[:, j]),
-            "largest in other planes": _spread(other),
-            "responded (radius > 0.1)": f"{np.mean(resp[:, j] > 0.1):.0%}",
-        }
+        tau, du, dv, rec = cue_responses(t, pu[:, :, j], pv[:, :, j], t_on, window)
+        recalls.append(rec)
+        if du.shape[1]:
+            scale = np.maximum(du.max(axis=1, keepdims=True), 1e-12)
+            _band(axes[0], tau, dv / scale, f"C{j}", f"cue {names[j]}: |Δp_v|")
+    axes[0].axvspan(
+        0,
+        float(view.setting("protocol", "cue_duration")),
+        color="gray",
+        alpha=0.2,
+        lw=0,
+        label="cue on",
+    )
+    axes[0].set_xlabel("time since the cue onset (τ)")
+    axes[0].set_ylabel("|Δp_v| / max |Δp_u| in the cued plane")
+    axes[0].set_title("Partner recall: a cue along u brings up v", fontsize=10)
+    axes[0].legend(fontsize=7)
+    if has_block:
+        for j in range(n_planes):
+            _band(axes[1], t, rho[:, :, j], f"C{j}", names[j])
+        for j, w in enumerate(windows):
+            axes[1].axvspan(*w, color=f"C{j}", alpha=0.2, lw=0)
+        axes[1].axvline(t_ret, color="k", ls="--", lw=0.8, label="first cue")
+        axes[1].set_xlabel(TIME)
+        axes[1].set_ylabel("|ρ| = |uᵀWv − vᵀWu| / 2")
+        axes[1].set_title("Rotation stored in each plane (windows shaded)", fontsize=10)
+        axes[1].legend(fontsize=7)
+        for j in range(n_planes):
+            i_on = min(np.searchsorted(t, t_ret + j * gap), len(t) - 1)
+            axes[2].scatter(
+                rho[:, i_on, j], recalls[j], color=f"C{j}", s=18, label=names[j]
+            )
+        axes[2].set_xlabel("|ρ| of the cued plane at its cue")
+        axes[2].set_ylabel("partner recall max|Δp_v| / max|Δp_u|")
+        axes[2].set_title(
+            "Recall follows the stored rotation (one dot a network)", fontsize=10
+        )
+        axes[2].legend(fontsize=7)
+    else:
+        for ax in axes[1:]:
+            ax.set_axis_off()
+    fig.suptitle(
+        "Life cycle: learn two planes (shaded), retain with homeostasis and noise, "
+        "then cue each with half of u, and a novel pattern last"
+    )
+    fig.tight_layout()
+
+    rows = []
+    nov = recalls[-1]
+    for j in range(n_planes):
+        t_on = t_ret + j * gap
+        i_on = min(np.searchsorted(t, t_on), len(t) - 1)
+        row = {"cue": names[j], "partner recall": _spread(recalls[j])}
+        row["recall > novel's (same network)"] = (
+            _sign_test(recalls[j], nov) if j < n_planes - 1 else "-"
+        )
+        if has_block:
+            row["|rho| at cue"] = _spread(rho[:, i_on, j])
+            row["gamma at cue"] = _spread(gamma[:, i_on, j])
         if j < n_planes - 1:
-            row["|Im λ| at cue"] = _spread(im[ok][:, np.searchsorted(t, t_on), j])
+            im = np.abs(view.var("mem_im")[ok])
+            row["|Im λ| at cue"] = _spread(im[:, i_on, j])
         rows.append(row)
     return fig, rows
 
 
 def life_cycle_notes(view: StoreView) -> str:
-    gap = float(view.setting("protocol", "cue_gap"))
+    window = float(view.setting("protocol", "cue_window"))
     return (
-        f"response: radius in a plane averaged from 5 to {gap:g} time units after "
-        "the cue onset; median (min-max) over seeds."
+        "partner recall: max |Δp_v| / max |Δp_u| in the cued plane over the "
+        f"{window:g} time units after the cue onset (Δ: change from the mean over "
+        "the time unit before it), median (min-max) over networks. A cue along u "
+        "of a learned plane, whose block of W rotates u into v (|rho| > 0), brings "
+        "up v; for a novel plane the ratio is the bulk's chance coupling. "
+        "recall > novel's: networks whose recall of that memory beats their own "
+        "novel plane's, with the one-sided sign-test p-value. rho, "
+        "gamma: the plane's 2x2 block of W (SPEC V4: linearised eigenvalues "
+        "(gamma - 1) +- i rho; a sustained limit cycle needs gamma > 1)."
     )
 
 

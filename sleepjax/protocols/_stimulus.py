@@ -57,6 +57,15 @@ class OUPlaneStimulus(AbstractStimulus):
     `form="sde"` with $\sigma = \sqrt{0.1}$ has identical statistics at the
     authors' dt = 0.1 and does not depend on dt.
 
+    With `tail=False` (default, as SPEC §1 writes it) the noise runs at all
+    times and the drive is on only inside the window. With `tail=True` (the
+    authors' `rate_control_learning.m` / `decorrelation_learning.m`), $s$
+    starts at 0, the noise $dB_u, dB_v$ is on only inside the window, and
+    the drive $A\,s(t)$ stays on afterwards while $s$ decays at rate ζ:
+    after the window the network keeps receiving a fixed direction in the
+    plane, of amplitude ∝ $e^{-\zeta (t - t_{off})}$ (a time constant of 100
+    at ζ = 0.01).
+
     **Arguments:**
 
     - `u`, `v`: the memory plane's vectors, shape `(n,)`.
@@ -64,6 +73,7 @@ class OUPlaneStimulus(AbstractStimulus):
     - `t_on`, `t_off`: the input window (time units).
     - `zeta`: OU decay rate (per time unit). Default 0.01.
     - `sigma`, `form`: noise amplitude and form (see above).
+    - `tail`: keep the decaying drive after the window (authors' code).
     """
 
     u: Vector = eqx.field(converter=lambda v: as_param(v, "u"))
@@ -76,6 +86,7 @@ class OUPlaneStimulus(AbstractStimulus):
         converter=lambda v: as_param(v, "sigma"), default=math.sqrt(0.1)
     )
     form: NoiseForm = eqx.field(static=True, default="sde")
+    tail: bool = eqx.field(static=True, default=False)
 
     def __check_init__(self):
         if self.u.shape != self.v.shape or self.u.ndim != 1:
@@ -92,10 +103,14 @@ class OUPlaneStimulus(AbstractStimulus):
     def init(self, n: int, dtype):
         return jnp.zeros((2,), dtype)
 
+    def _on(self, t):
+        return (t > self.t_on) & (t <= self.t_off)
+
     def drive(self, t, state):
-        on = (t > self.t_on) & (t <= self.t_off)
         s = state[0] * self.u + state[1] * self.v
-        return jnp.where(on, self.amplitude, 0.0) * s
+        if self.tail:
+            return self.amplitude * s
+        return jnp.where(self._on(t), self.amplitude, 0.0) * s
 
     def drift(self, t, state):
         return -self.zeta * state
@@ -107,6 +122,8 @@ class OUPlaneStimulus(AbstractStimulus):
         return self.form
 
     def diffusion(self, t, state):
+        if self.tail:
+            return jnp.where(self._on(t), self.sigma, 0.0)
         return self.sigma
 
 
