@@ -521,6 +521,7 @@ def life_cycle_report(view: StoreView):
 
     rows = []
     nov = recalls[-1]
+    im = np.abs(view.var("mem_im")[ok])
     for j in range(n_planes):
         t_on = t_ret + j * gap
         i_on = min(np.searchsorted(t, t_on), len(t) - 1)
@@ -532,7 +533,6 @@ def life_cycle_report(view: StoreView):
             row["|rho| at cue"] = _spread(rho[:, i_on, j])
             row["gamma at cue"] = _spread(gamma[:, i_on, j])
         if j < n_planes - 1:
-            im = np.abs(view.var("mem_im")[ok])
             row["|Im λ| at cue"] = _spread(im[:, i_on, j])
         rows.append(row)
     return fig, rows
