@@ -8,6 +8,7 @@ from ._limit_cycle import limit_cycle_stats as limit_cycle_stats
 from ._limit_cycle import linearised_eigenvalues as linearised_eigenvalues
 from ._limit_cycle import reduced_limit_cycle_rhs as reduced_limit_cycle_rhs
 from ._planes import orthonormal_basis as orthonormal_basis
+from ._planes import plane_block as plane_block
 from ._planes import plane_overlap as plane_overlap
 from ._planes import reduced_coordinates as reduced_coordinates
 from ._spectrum import MemoryEigen as MemoryEigen

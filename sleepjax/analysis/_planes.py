@@ -166,3 +166,27 @@ def reduced_coordinates(
     p_u = x @ u / (jnp.linalg.norm(u) * scale)
     p_v = x @ v / (jnp.linalg.norm(v) * scale)
     return p_u, p_v
+
+
+def plane_block(
+    W: Float[ArrayLike, "n n"],
+    u: Float[ArrayLike, " n"],
+    v: Float[ArrayLike, " n"],
+) -> tuple[Float[Array, ""], Float[Array, ""]]:
+    """Rotation ρ and self-excitation γ of $W$ in the plane span(u, v).
+
+    For unit $u \\perp v$,
+
+    $$\\rho = \\tfrac12 (u^\\top W v - v^\\top W u),\\qquad
+    \\gamma = \\tfrac12 (u^\\top W u + v^\\top W v),$$
+
+    so $W = \\rho(uv^\\top - vu^\\top) + \\gamma(uu^\\top + vv^\\top) + R$ with $R$
+    acting outside the plane gives back $(\\rho, \\gamma)$ exactly. In SPEC V4's
+    reduced system the plane's linearised eigenvalues are $(\\gamma - 1) \\pm
+    i\\rho$: ρ is the imaginary-coded memory, γ > 1 is needed for a limit cycle.
+    Linear in $W$ (smooth, differentiable), no eigensolver; vmap over planes.
+    """
+    W = jnp.asarray(W)
+    u, v = jnp.asarray(u, W.dtype), jnp.asarray(v, W.dtype)
+    Wu, Wv = W @ u, W @ v
+    return (u @ Wv - v @ Wu) / 2, (u @ Wu + v @ Wv) / 2

@@ -7,7 +7,12 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ..analysis import orthonormal_basis, plane_overlap, reduced_coordinates
+from ..analysis import (
+    orthonormal_basis,
+    plane_block,
+    plane_overlap,
+    reduced_coordinates,
+)
 from ._eig import eig
 
 #: Named families of observables, usable wherever a loss takes observable names.
@@ -18,10 +23,13 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "overlap": ("plane_overlap",),
     "coords": ("p_u", "p_v"),
     "plane": ("w_plane",),
+    "block": ("plane_rho", "plane_gamma"),
 }
 
 SPECTRAL = ("mem_re", "mem_im", "mem_proj")
 ALL_NAMES = (*SPECTRAL, "plane_overlap", "p_u", "p_v", "w_plane") + (
+    "plane_rho",
+    "plane_gamma",
     "w_mean",
     "w_std",
     "rate_mean",
@@ -91,7 +99,8 @@ class FitObservables(eqx.Module):
     shape `(p, 2, 2)`, the weights restricted to each memory plane,
     $Q_k W Q_k^\top$ with $Q_k$ an orthonormal basis of span(u_k, v_k) (linear
     in W, hence smooth: its antisymmetric part is the imaginary-coded memory,
-    its symmetric part the real-coded one); `w_mean`, `w_std`, `rate_mean`,
+    its symmetric part the real-coded one); `plane_rho`, `plane_gamma` of shape
+    `(p,)` (`sleepjax.analysis.plane_block`); `w_mean`, `w_std`, `rate_mean`,
     `rate_std` scalars.
     """
 
@@ -144,6 +153,12 @@ class FitObservables(eqx.Module):
                 lambda pl: orthonormal_basis(pl[0], None if self.real else pl[1])[0]
             )(self.planes)
             out["w_plane"] = jnp.einsum("pai,ij,pbj->pab", qs, W, qs)
+        if "plane_rho" in self.names or "plane_gamma" in self.names:
+            rho, gamma = jax.vmap(lambda pl: plane_block(W, pl[0], pl[1]))(self.planes)
+            if "plane_rho" in self.names:
+                out["plane_rho"] = rho
+            if "plane_gamma" in self.names:
+                out["plane_gamma"] = gamma
         stats = {
             "w_mean": lambda: jnp.mean(W),
             "w_std": lambda: jnp.std(W),
@@ -163,7 +178,8 @@ def available_names(observe) -> tuple[str, ...] | None:
     if isinstance(observe, FitObservables):
         return observe.names
     if isinstance(observe, SusmanObservables):
-        names = ["p_u", "p_v", "w_plane", "w_mean", "w_std", "rate_mean", "rate_std"]
+        names = ["p_u", "p_v", "w_plane", "plane_rho", "plane_gamma"]
+        names += ["w_mean", "w_std", "rate_mean", "rate_std"]
         if observe.spectral:
             names = [*SPECTRAL, *names]
             if observe.eigenplanes:

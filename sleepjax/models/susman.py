@@ -221,12 +221,10 @@ class SusmanObservables(eqx.Module):
     - `mem_proj` `(p,)`: that projection (1 = eigenvector inside the plane).
     - `p_u`, `p_v` `(p,)`: reduced coordinates (u_k·x, v_k·x)/|u_k|... see
       `sleepjax.analysis.reduced_coordinates`.
-    - `plane_rho`, `plane_gamma` `(p,)`: the 2×2 block of W in the plane,
-      ρ = (uᵀWv − vᵀWu)/2 (rotation, the imaginary code) and
-      γ = (uᵀWu + vᵀWv)/2 (self-excitation, the real part), for unit u ⟂ v.
-      In SPEC V4's reduced system the plane's linearised eigenvalues are
-      (γ − 1) ± iρ; W = ρ(uvᵀ − vuᵀ) + γ(uuᵀ + vvᵀ) gives back (ρ, γ).
-      Cheap: no eigensolver.
+    - `plane_rho`, `plane_gamma` `(p,)`: rotation ρ = (uᵀWv − vᵀWu)/2 and
+      self-excitation γ = (uᵀWu + vᵀWv)/2 of W in the plane (see
+      `sleepjax.analysis.plane_block`); the plane's linearised eigenvalues
+      in SPEC V4 are (γ − 1) ± iρ. Cheap: no eigensolver.
     - `w_mean`, `w_std`, `rate_mean`, `rate_std`: scalars.
     - `plane_overlap` `(p,)` when `eigenplanes=True`: overlap of the memory
       eigenvector's real plane with span(u_k, v_k) (1 = same plane).
@@ -238,7 +236,7 @@ class SusmanObservables(eqx.Module):
     spectral: bool = eqx.field(static=True, default=True)
 
     def __call__(self, t, y, model):
-        from ..analysis import reduced_coordinates
+        from ..analysis import plane_block, reduced_coordinates
 
         W = y.W
         act = model.dynamics.activity(y.neurons)
@@ -262,17 +260,12 @@ class SusmanObservables(eqx.Module):
         pu, pv = jax.vmap(lambda pl: reduced_coordinates(act.x, pl[0], pl[1]))(
             self.planes
         )
-        Wu = jnp.einsum("ij,pj->pi", W, self.planes[:, 0])
-        Wv = jnp.einsum("ij,pj->pi", W, self.planes[:, 1])
-        uWu = jnp.sum(self.planes[:, 0] * Wu, -1)
-        vWv = jnp.sum(self.planes[:, 1] * Wv, -1)
-        vWu = jnp.sum(self.planes[:, 1] * Wu, -1)
-        uWv = jnp.sum(self.planes[:, 0] * Wv, -1)
+        rho, gamma = jax.vmap(lambda pl: plane_block(W, pl[0], pl[1]))(self.planes)
         out.update(
             p_u=pu,
             p_v=pv,
-            plane_rho=(uWv - vWu) / 2,
-            plane_gamma=(uWu + vWv) / 2,
+            plane_rho=rho,
+            plane_gamma=gamma,
             w_mean=jnp.mean(W),
             w_std=jnp.std(W),
             rate_mean=jnp.mean(act.phi),
