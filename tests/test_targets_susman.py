@@ -87,6 +87,7 @@ def test_v1_ou_variance_sde():
     exact = _discrete_variance(np.round(ts / dt), dt, sigma2, ETA * np.sqrt(dt))
     np.testing.assert_allclose(exact, theory, rtol=2e-3)  # Euler ≈ continuous
     z = (est - theory) / se
+    print(f"\nV1 sde: Var {np.array2string(est, precision=4)}, z {np.round(z, 2)}")
     assert np.all(np.abs(z) < 4.0), (est, theory, se)
     # The entries are independent OU processes: the spread of the per-network
     # estimates is that of a mean of N² independent χ²₁ (std v·√(2/N²)).
@@ -111,6 +112,7 @@ def test_v1_ou_variance_code_form():
     exact = _discrete_variance(np.round(ts / dt), dt, sigma2, ETA * dt)
     stationary = ETA * dt * sigma2 / (2 * BETA - ETA * BETA**2 * dt)
     assert exact[-1] == pytest.approx(stationary, rel=1e-4)
+    print(f"\nV1 code: z {np.round((est - exact) / se, 2)}")
     assert np.all(np.abs(est - exact) < 4 * se), (est, exact, se)
     # The code form is dt times the SDE form's variance (not the same law).
     sde = ETA * sigma2 / (2 * BETA)
