@@ -126,8 +126,8 @@ def test_life_cycle_saves_finely_around_cues():
 
 
 def test_learned_rotation_gives_partner_recall():
-    """End to end through the protocol's stimuli and observables, without
-    learning: with STDP off and no noise, a plane whose block of W is
+    """End to end through a model's cue pulses, the solver and the observables,
+    with frozen weights and no noise: a plane whose block of W is
     ρ(uvᵀ − vuᵀ), ρ = 1.5, answers a partial u-cue along v, and a plane with
     no stored rotation does not (recall < 0.2 of the stored plane's)."""
     n, dt = 64, 0.1
