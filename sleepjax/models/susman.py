@@ -455,12 +455,7 @@ def life_cycle(
     t_end = t_retain + (n_mem + 1) * cue_gap
     save_ts = None
     if cue_save_every is not None:
-        fine = [
-            t_on
-            - 1.0
-            + cue_save_every * np.arange(round((cue_window + 1.0) / cue_save_every) + 1)
-            for t_on in onsets
-        ]
+        fine = [save_grid(t - 1.0, t + cue_window, cue_save_every) for t in onsets]
         grid = np.concatenate([save_grid(0.0, t_end, save_every), *fine])
         save_ts = np.unique(np.round(grid, 9))
         save_ts = save_ts[(save_ts >= 0.0) & (save_ts <= t_end)]
