@@ -5,8 +5,8 @@ from . import dynamics as dynamics
 from . import plasticity as plasticity
 from . import protocols as protocols
 from ._brownian import FoldInBrownianPath as FoldInBrownianPath
+from ._iterate import iterate as iterate
 from ._model import Model as Model
-from ._model import NoiseParts as NoiseParts
 from ._noise import NeuronNoise as NeuronNoise
 from ._noise import WeightNoise as WeightNoise
 from ._simulate import STATUS_MEANINGS as STATUS_MEANINGS
@@ -17,5 +17,7 @@ from ._solvers import EventSolver as EventSolver
 from ._solvers import MultirateEuler as MultirateEuler
 from ._state import Activity as Activity
 from ._state import NetworkState as NetworkState
+from ._system import AbstractMap as AbstractMap
+from ._system import AbstractSystem as AbstractSystem
 
 __version__ = "0.1.0"

@@ -10,10 +10,11 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._checks import n_steps
-from ._model import Model
-from ._simulate import Simulation, simulate
-from ._state import NetworkState
+from ._errors import n_steps
+from ._iterate import iterate
+from ._simulate import Simulation, check_events, simulate
+from ._solvers import MultirateEuler
+from ._system import AbstractMap, AbstractSystem
 
 
 class Experiment(eqx.Module):
@@ -21,21 +22,24 @@ class Experiment(eqx.Module):
 
     Every number is a pytree leaf, so a batch of experiments built with
     `jax.vmap` (over parameters and keys) is a sweep; the time grid and the
-    structure are static.
+    structure are static. The model is continuous (an `AbstractSystem`, run by
+    `simulate`) or discrete (an `AbstractMap`, run by `iterate`); either way
+    `run` returns a `Simulation`.
 
     **Fields:**
 
-    - `model`: the `Model`.
-    - `state0`: the initial `NetworkState`.
+    - `model`: an `AbstractSystem` (e.g. a `Model`) or an `AbstractMap`.
+    - `state0`: the initial state.
     - `t0`, `t1`, `dt`: time interval and step (static).
     - `save_ts`: save times (static tuple of floats).
     - `observe`: callable `(t, state, model) -> dict[str, Array]` giving the
-      summaries saved at `save_ts` (an `eqx.Module` so its arrays are leaves).
+      summaries saved at `save_ts`: an `AbstractObservables` (so its arrays
+      are leaves and sweeps, stores and fits know its outputs).
     - `events`: jumps (memory insertion) at given times.
     """
 
-    model: Model
-    state0: NetworkState
+    model: AbstractSystem | AbstractMap
+    state0: Any
     observe: Any
     events: tuple
     t0: float = eqx.field(static=True)
@@ -44,6 +48,11 @@ class Experiment(eqx.Module):
     save_ts: tuple[float, ...] = eqx.field(static=True)
 
     def __init__(self, model, state0, *, t0, t1, dt, save_ts, observe, events=()):
+        if not isinstance(model, AbstractSystem | AbstractMap):
+            raise TypeError(
+                "Experiment: `model` must be an AbstractSystem (e.g. Model) or an "
+                f"AbstractMap, got {type(model).__name__}."
+            )
         self.model = model
         self.state0 = state0
         self.t0, self.t1, self.dt = float(t0), float(t1), float(dt)
@@ -58,6 +67,12 @@ class Experiment(eqx.Module):
         self.save_ts = tuple(float(t) for t in ts)
         self.observe = observe
         self.events = tuple(events)
+        check_events(self.events, self.t0, self.t1, self.dt)
+
+    @property
+    def discrete(self) -> bool:
+        """True for a discrete-time model (run by `iterate`)."""
+        return isinstance(self.model, AbstractMap)
 
     def run(
         self,
@@ -67,8 +82,28 @@ class Experiment(eqx.Module):
         adjoint: diffrax.AbstractAdjoint | None = None,
         brownian=None,
     ) -> Simulation:
-        """Simulate; `ys` is the dict of observables at `save_ts`."""
+        """Simulate; `ys` is the dict of observables at `save_ts`.
+
+        `solver`, `adjoint` and `brownian` apply to continuous models; a
+        discrete model takes none of them (the default Euler solver is
+        accepted and ignored)."""
         saveat = diffrax.SaveAt(ts=jnp.asarray(self.save_ts), fn=self.observe)
+        if self.discrete:
+            if isinstance(solver, MultirateEuler) or brownian is not None:
+                raise ValueError(
+                    "this experiment's model is discrete-time: it takes no "
+                    "MultirateEuler solver or Brownian path."
+                )
+            return iterate(
+                self.model,
+                self.state0,
+                t0=self.t0,
+                t1=self.t1,
+                dt=self.dt,
+                key=key,
+                saveat=saveat,
+                events=self.events,
+            )
         return simulate(
             self.model,
             self.state0,

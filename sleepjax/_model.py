@@ -4,33 +4,21 @@ from __future__ import annotations
 
 import math
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jax.tree_util as jtu
-from jaxtyping import Array, PRNGKeyArray, PyTree
+from jaxtyping import PRNGKeyArray
 
-from ._checks import as_param, check_finite, check_shape
+from ._errors import as_param, check_finite, check_shape
 from ._noise import NeuronNoise, WeightNoise
 from ._state import NetworkState, stimulus_states, tuple_or_none
+from ._system import AbstractSystem, check_like
 from ._types import Scalar, Weights
 from .dynamics import AbstractDynamics
 from .plasticity import AbstractRule
 from .protocols import AbstractStimulus
 
 
-class NoiseParts(eqx.Module):
-    """Per-component pytree of Wiener increments (or their multipliers).
-
-    `None` marks a component without noise (an empty subtree).
-    """
-
-    W: PyTree[Array]
-    neurons: PyTree[Array]
-    stimulus: tuple | None
-
-
-class Model(eqx.Module):
+class Model(AbstractSystem):
     r"""Neural dynamics, plasticity, noise and stimuli composed into one SDE.
 
     $$dx = f_{\text{dyn}}(t, x, W, b(t))\,dt + \sigma_x\,dB^x$$
@@ -128,18 +116,11 @@ class Model(eqx.Module):
         n = self.n
         check_shape("state.W", state.W, (n, n))
         ref = jax.eval_shape(lambda: self.init(None, jnp.zeros((n, n), state.W.dtype)))
-        got = jax.eval_shape(lambda: state)
-        if jtu.tree_structure(ref) != jtu.tree_structure(got):
-            raise ValueError(
-                "state does not match the model's structure (neurons, rule traces, "
-                "stimulus states); build it with model.init(...)."
-            )
-        for a, b in zip(jtu.tree_leaves(ref), jtu.tree_leaves(got), strict=True):
-            if a.shape != b.shape:
-                raise ValueError(
-                    f"a state leaf has shape {b.shape}, expected {a.shape}; build "
-                    "the state with model.init(...)."
-                )
+        check_like("the state (neurons, rule traces, stimulus states)", ref, state)
+
+    def slow_mask(self, state: NetworkState) -> NetworkState:
+        """The weights are the slow leaves (see `MultirateEuler`)."""
+        return NetworkState(neurons=False, W=True, rules=False, stimulus=False)
 
     # ----------------------------------------------------------------- drift
     def drive(self, t, state: NetworkState):
@@ -174,8 +155,11 @@ class Model(eqx.Module):
             or any(s.noise_shape() is not None for s in self.stimuli)
         )
 
-    def noise_shape(self, state: NetworkState) -> NoiseParts:
-        """ShapeDtypeStructs of the Wiener increments this model consumes."""
+    def noise_shape(self, state: NetworkState) -> NetworkState | None:
+        """ShapeDtypeStructs of the Wiener increments this model consumes, in
+        the structure of the state (`None` for noiseless parts)."""
+        if not self.has_noise:
+            return None
         dt = state.W.dtype
         W = (
             jax.ShapeDtypeStruct(state.W.shape, dt)
@@ -193,9 +177,9 @@ class Model(eqx.Module):
             else jax.ShapeDtypeStruct(s.noise_shape(), dt)
             for s in self.stimuli
         )
-        return NoiseParts(W=W, neurons=x, stimulus=stim)
+        return NetworkState(neurons=x, W=W, rules=None, stimulus=stim)
 
-    def diffusion(self, t, state: NetworkState, dt: float) -> NoiseParts:
+    def diffusion(self, t, state: NetworkState, dt: float) -> NetworkState:
         """Multipliers of the Wiener increments, per component.
 
         `dt` is the fine step of the simulation; `form="code"` sources multiply
@@ -217,4 +201,4 @@ class Model(eqx.Module):
             else s.diffusion(t, ss) * scale(s.noise_form())
             for s, ss in zip(self.stimuli, stimulus_states(state), strict=True)
         )
-        return NoiseParts(W=W, neurons=x, stimulus=stim)
+        return NetworkState(neurons=x, W=W, rules=None, stimulus=stim)

@@ -6,7 +6,7 @@ from typing import Literal
 
 import equinox as eqx
 
-from ._checks import as_param, check_choice, check_positive
+from ._errors import as_param, check_choice, check_positive
 from ._types import Scalar
 
 NoiseForm = Literal["sde", "code"]

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from ._checks import as_param, check_finite, is_concrete
+from ._errors import as_param, check_finite, is_concrete
 
 
 class AbstractSchedule(eqx.Module):

@@ -14,10 +14,9 @@ import numpy as np
 from jaxtyping import Array, Int, PRNGKeyArray, PyTree
 
 from ._brownian import FoldInBrownianPath
-from ._checks import n_steps
-from ._model import Model
+from ._errors import n_steps
 from ._solvers import EventSolver, MultirateEuler
-from ._state import NetworkState
+from ._system import AbstractSystem, noise_leaves
 from ._terms import NoiseTerm, drift_vector_field
 from .protocols import AbstractEvent
 
@@ -38,17 +37,17 @@ class Simulation(eqx.Module):
     - `ts`: the save times of the user's `SaveAt` (pytree matching its `subs`).
     - `ys`: the saved values: whatever the `SaveAt`'s `fn` returns at each save
       time (a summary), or whole states if no `fn` was given.
-    - `final`: the final `NetworkState` (always kept, to chain protocol phases).
+    - `final`: the final state (always kept, to chain protocol phases).
     - `status`: int8 per network: 0 ok, 1 solver failure, 2 non-finite state.
     """
 
     ts: PyTree[Array]
     ys: PyTree[Array]
-    final: NetworkState
+    final: PyTree[Array]
     status: Int[Array, ""]
 
 
-def _check_events(events, t0, t1, dt, note=""):
+def check_events(events, t0, t1, dt, note=""):
     for ev in events:
         if not isinstance(ev, AbstractEvent):
             raise TypeError(f"`events` must contain events, got {ev!r}.")
@@ -85,8 +84,8 @@ def make_brownian(brownian, shape, key, t0, t1, dt):
 
 
 def simulate(
-    model: Model,
-    state0: NetworkState,
+    model: AbstractSystem,
+    state0: PyTree[Array],
     *,
     t0: float,
     t1: float,
@@ -100,16 +99,18 @@ def simulate(
     max_steps: int | None = None,
     **diffeqsolve_kwargs,
 ) -> Simulation:
-    r"""Integrate a model from `t0` to `t1` with fixed steps of size `dt`.
+    r"""Integrate a continuous-time model from `t0` to `t1` with fixed steps `dt`.
 
     Builds the drift `ODETerm` and (if the model has noise) a `NoiseTerm` driven
     by a Brownian path, and calls `diffrax.diffeqsolve`. Works under `jax.jit`,
-    `jax.vmap` (over models, states and keys) and `jax.grad`.
+    `jax.vmap` (over models, states and keys) and `jax.grad`. Discrete-time
+    models (`AbstractMap`) run with `iterate` instead, which returns the same
+    `Simulation`.
 
     **Arguments:**
 
-    - `model`: the `Model`.
-    - `state0`: initial `NetworkState` (from `model.init(...)`).
+    - `model`: an `AbstractSystem`, e.g. a `Model`.
+    - `state0`: initial state (e.g. from `model.init(...)`).
     - `t0`, `t1`, `dt`: time interval and step (time units); `(t1 - t0) / dt` must
       be a whole number.
     - `key`: PRNG key for the noise (required if the model has noise). Its
@@ -135,9 +136,15 @@ def simulate(
     """
     t0, t1, dt = float(t0), float(t1), float(dt)
     steps = n_steps(t0, t1, dt)
-    if not isinstance(model, Model):
+    if not isinstance(model, AbstractSystem):
         raise TypeError(
-            f"`model` must be a sleepjax Model, got {type(model).__name__}."
+            f"`model` must be a continuous-time sleepjax model (an AbstractSystem "
+            f"such as Model), got {type(model).__name__}"
+            + (
+                "; run discrete-time maps with sleepjax.iterate."
+                if hasattr(model, "step")
+                else "."
+            )
         )
     model.check_state(state0)
     events = tuple(events)
@@ -153,15 +160,15 @@ def simulate(
         dt0 = dt * solver.substeps
         steps //= solver.substeps
         note = f": MultirateEuler({solver.substeps}) steps by {dt0}"
-    _check_events(events, t0, t1, dt0, note)
+    check_events(events, t0, t1, dt0, note)
     if events:
         solver = EventSolver(solver, events)
 
     drift = diffrax.ODETerm(drift_vector_field)
-    if model.has_noise:
+    shape = model.noise_shape(state0)
+    if noise_leaves(shape):
         if key is None:
             raise ValueError("this model has noise: pass `key=` to simulate().")
-        shape = model.noise_shape(state0)
         path = make_brownian(brownian, shape, key, t0, t1, dt)
         terms = diffrax.MultiTerm(drift, NoiseTerm(path, dt))
     else:
@@ -200,12 +207,19 @@ def simulate(
     ts, ts_final = sol.ts
     ys, ys_final = sol.ys
     final = jtu.tree_map(lambda a: a[-1], ys_final)
+    failed = sol.result != diffrax.RESULTS.successful
+    return Simulation(ts=ts, ys=ys, final=final, status=run_status(final, failed))
+
+
+def run_status(final, failed=False) -> Int[Array, ""]:
+    """int8 status of one run: 1 if `failed`, else 2 if a floating leaf of
+    `final` is not finite, else 0."""
     finite = jnp.array(True)
     for leaf in jtu.tree_leaves(final):
-        finite = finite & jnp.all(jnp.isfinite(leaf))
-    failed = sol.result != diffrax.RESULTS.successful
+        if jnp.issubdtype(leaf.dtype, jnp.inexact):
+            finite = finite & jnp.all(jnp.isfinite(leaf))
     status = jnp.where(failed, SOLVER_FAILED, jnp.where(finite, OK, NONFINITE))
-    return Simulation(ts=ts, ys=ys, final=final, status=status.astype(jnp.int8))
+    return status.astype(jnp.int8)
 
 
 def network_keys(seed_or_key, n: int, offset: int = 0) -> PRNGKeyArray:

@@ -11,8 +11,7 @@ import jax.numpy as jnp
 import jax.tree_util as jtu
 
 from ._brownian import FoldInBrownianPath
-from ._model import NoiseParts
-from ._state import NetworkState
+from ._system import add_increment, increment, noise_leaves, split_noise
 from ._terms import NoiseTerm
 
 
@@ -84,6 +83,9 @@ def _split_terms(terms):
 
 class MultirateEuler(diffrax.AbstractItoSolver):
     r"""Multirate Euler–Maruyama: the N² weight noise drawn once every k steps.
+
+    "Weights" below are the leaves that the system's `slow_mask` marks (the
+    `W` of a `Model`); the rest (neurons, traces, stimuli) are "fast".
 
     The N² Wiener increments of the weight noise cost far more than the
     network's dynamics (random numbers dominate: ~20x the rest on CPU). One
@@ -167,12 +169,13 @@ class MultirateEuler(diffrax.AbstractItoSolver):
     def init(self, terms, t0, t1, y0, args):
         return None
 
-    def step(self, terms, t0, t1, y0: NetworkState, args, solver_state, made_jump):
+    def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
         del solver_state, made_jump
-        model = args
+        system = args
         _, noise = _split_terms(terms)
         k = self.substeps
         h = (t1 - t0) / k
+        mask = system.slow_mask(y0)
         fast_shape = slow_shape = None
         if noise is not None:
             if not isinstance(noise, NoiseTerm) or not isinstance(
@@ -182,113 +185,78 @@ class MultirateEuler(diffrax.AbstractItoSolver):
                     "MultirateEuler needs simulate()'s default Brownian path "
                     "(FoldInBrownianPath)."
                 )
-            shape: NoiseParts = noise.path.shape
-            fast_shape = NoiseParts(
-                W=None, neurons=shape.neurons, stimulus=shape.stimulus
-            )
-            slow_shape = NoiseParts(W=shape.W, neurons=None, stimulus=None)
-        has_fast = fast_shape is not None and len(jtu.tree_leaves(fast_shape)) > 0
-        has_slow = slow_shape is not None and slow_shape.W is not None
+            fast_shape, slow_shape = split_noise(noise.path.shape, mask)
+        has_fast = bool(noise_leaves(fast_shape))
+        has_slow = bool(noise_leaves(slow_shape))
         ts = t0 + h * jnp.arange(k, dtype=jnp.result_type(t0, float))
         euler = lambda a, b: a + h * b  # noqa: E731
 
-        def fast_noise(t, y, neurons1, stim1):
-            """Neuron and stimulus noise of one fine step."""
+        def fast_noise(t, y, y1):
+            """The fast leaves' noise of one fine step, added to `y1`."""
             if not has_fast:
-                return neurons1, stim1
+                return y1
             dB = noise.path.evaluate_shape(t, t + h, fast_shape)
-            sc = model.diffusion(t, y, noise.dt)
-            if dB.neurons is not None:
-                neurons1 = neurons1 + sc.neurons * dB.neurons
-            if dB.stimulus is not None:
-                stim1 = tuple(
-                    s if db is None else s + c * db
-                    for s, c, db in zip(stim1, sc.stimulus, dB.stimulus, strict=True)
-                )
-            return neurons1, stim1
+            return add_increment(y1, increment(system.diffusion(t, y, noise.dt), dB))
 
         if self.slow in ("noise", "none"):
-            # "noise": one block draw of the weight noise, spread evenly over
+            # "noise": one block draw of the slow noise, spread evenly over
             # the block; "none": a draw at every fine step (single-rate Euler).
-            dW_noise = None
+            block = None
             if has_slow and self.slow == "noise":
-                dBW = noise.path.evaluate_shape(t0, t1, slow_shape).W
-                dW_noise = (model.diffusion(t0, y0, noise.dt).W / k) * dBW
+                dB = noise.path.evaluate_shape(t0, t1, slow_shape)
+                block = increment(system.diffusion(t0, y0, noise.dt), dB, factor=k)
 
-            def weight_noise(t, y):
+            def slow_noise(t, y, y1):
                 if not has_slow:
-                    return None
-                if dW_noise is not None:
-                    return dW_noise
-                dBW = noise.path.evaluate_shape(t, t + h, slow_shape).W
-                return model.diffusion(t, y, noise.dt).W * dBW
+                    return y1
+                if block is not None:
+                    return add_increment(y1, block)
+                dB = noise.path.evaluate_shape(t, t + h, slow_shape)
+                return add_increment(
+                    y1, increment(system.diffusion(t, y, noise.dt), dB)
+                )
 
             def body(y, t):
-                d = model.drift(t, y)
-                W1 = euler(y.W, d.W)
-                dW = weight_noise(t, y)
-                if dW is not None:
-                    W1 = W1 + dW
-                neurons1, stim1 = fast_noise(
-                    t,
-                    y,
-                    jtu.tree_map(euler, y.neurons, d.neurons),
-                    jtu.tree_map(euler, y.stimulus, d.stimulus),
-                )
-                y1 = NetworkState(
-                    neurons=neurons1,
-                    W=W1,
-                    rules=jtu.tree_map(euler, y.rules, d.rules),
-                    stimulus=stim1,
-                )
-                return y1, None
+                d = system.drift(t, y)
+                y1 = jtu.tree_map(euler, y, d)
+                return fast_noise(t, y, slow_noise(t, y, y1)), None
 
             y1, _ = jax.lax.scan(body, y0, ts)
             return y1, None, dict(y0=y0, y1=y1), None, diffrax.RESULTS.successful
 
         # slow == "weights"
-        W0 = y0.W
+        slow0, fast0 = eqx.partition(y0, mask)
 
-        # 1. The fast loop: neurons, rule traces and stimuli (all O(N)) at the
-        #    fine step, with W frozen. The weight drive is not used here, so
-        #    XLA removes it from the loop body.
-        def body_w(carry, t):
-            neurons, rules, stim = carry
-            y = NetworkState(neurons=neurons, W=W0, rules=rules, stimulus=stim)
-            d = model.drift(t, y)
-            neurons1, stim1 = fast_noise(
-                t,
-                y,
-                jtu.tree_map(euler, neurons, d.neurons),
-                jtu.tree_map(euler, stim, d.stimulus),
-            )
-            rules1 = jtu.tree_map(euler, rules, d.rules)
-            return (neurons1, rules1, stim1), (neurons, rules, stim)
+        # 1. The fast loop: every leaf but the slow ones (O(N)) at the fine
+        #    step, with the slow leaves frozen. Their drive is not used here,
+        #    so XLA removes it from the loop body.
+        def body_w(fast, t):
+            y = eqx.combine(fast, slow0)
+            d = eqx.partition(system.drift(t, y), mask)[1]
+            fast1 = fast_noise(t, y, jtu.tree_map(euler, fast, d))
+            return fast1, fast
 
-        (neurons1, rules1, stim1), (neurons_k, rules_k, stim_k) = jax.lax.scan(
-            body_w, (y0.neurons, y0.rules, y0.stimulus), ts
-        )
+        fast1, fast_k = jax.lax.scan(body_w, fast0, ts)
 
-        # 2. The weight drive averaged over the k sub-step states, with W
+        # 2. The slow drive averaged over the k sub-step states, slow leaves
         #    frozen: evaluated after the loop as one unrolled sum, which XLA
         #    fuses into a single elementwise pass over N x N (the k outer
         #    products are never written to memory). The O(N) parts of the
         #    drift computed alongside are unused and removed by XLA.
         def drive(m):
-            at = lambda tree: jtu.tree_map(lambda a: a[m], tree)  # noqa: E731
-            y = NetworkState(
-                neurons=at(neurons_k), W=W0, rules=at(rules_k), stimulus=at(stim_k)
-            )
-            return model.drift(ts[m], y).W
+            at = jtu.tree_map(lambda a: a[m], fast_k)
+            return eqx.partition(system.drift(ts[m], eqx.combine(at, slow0)), mask)[0]
 
-        accW = drive(0)
+        acc = drive(0)
         for m in range(1, k):
-            accW = accW + drive(m)
-        W1 = W0 + (t1 - t0) / k * accW
+            acc = jtu.tree_map(jnp.add, acc, drive(m))
+        slow1 = jtu.tree_map(lambda a, b: a + (t1 - t0) / k * b, slow0, acc)
         if has_slow:
-            dBW = noise.path.evaluate_shape(t0, t1, slow_shape).W
-            W1 = W1 + model.diffusion(t0, y0, noise.dt).W * dBW
-        y1 = NetworkState(neurons=neurons1, W=W1, rules=rules1, stimulus=stim1)
+            dB = noise.path.evaluate_shape(t0, t1, slow_shape)
+            slow1 = add_increment(
+                slow1, increment(system.diffusion(t0, y0, noise.dt), dB)
+            )
+        y1 = eqx.combine(fast1, slow1)
         return y1, None, dict(y0=y0, y1=y1), None, diffrax.RESULTS.successful
 
     def func(self, terms, t0, y0, args):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import sleepjax as sj
-from sleepjax import FoldInBrownianPath, NoiseParts
+from sleepjax import FoldInBrownianPath, NetworkState
 
 DT, T0 = 0.1, 3.0
 # Two leaves (a tuple: static fields of a jitted module must be hashable).
@@ -184,10 +184,13 @@ def test_leaf_keys_do_not_depend_on_other_sources():
     noise exists, and `evaluate_shape` on a subset equals `evaluate`'s leaf."""
     sds = jax.ShapeDtypeStruct((5, 5), jnp.float32)
     vec = jax.ShapeDtypeStruct((5,), jnp.float32)
-    full = NoiseParts(
-        W=sds, neurons=vec, stimulus=(None, jax.ShapeDtypeStruct((2,), jnp.float32))
+    full = NetworkState(
+        W=sds,
+        neurons=vec,
+        rules=None,
+        stimulus=(None, jax.ShapeDtypeStruct((2,), jnp.float32)),
     )
-    w_only = NoiseParts(W=sds, neurons=None, stimulus=None)
+    w_only = NetworkState(W=sds, neurons=None, rules=None, stimulus=None)
     key = jr.key(9)
     t0, t1 = T0 + 5 * DT, T0 + 6 * DT
 
@@ -196,7 +199,7 @@ def test_leaf_keys_do_not_depend_on_other_sources():
         p_full = FoldInBrownianPath(full, key, T0, DT)
         p_w = FoldInBrownianPath(w_only, key, T0, DT)
         sub = p_full.evaluate_shape(
-            t0, t1, NoiseParts(W=None, neurons=vec, stimulus=None)
+            t0, t1, NetworkState(W=None, neurons=vec, rules=None, stimulus=None)
         )
         return p_full.evaluate(t0, t1), p_w.evaluate(t0, t1), sub
 

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import PRNGKeyArray
 
-from .._checks import as_param, check_positive
+from .._errors import as_param, check_positive
 from .._state import Activity
 from .._types import Scalar, Vector, Weights
 from ._base import AbstractDynamics

@@ -21,7 +21,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._checks import as_param, check_choice, check_finite, check_positive
+from .._errors import as_param, check_choice, check_finite, check_positive
 from .._experiment import Experiment, save_grid
 from .._model import Model
 from .._noise import WeightNoise

@@ -5,7 +5,7 @@ from __future__ import annotations
 import equinox as eqx
 import jax.numpy as jnp
 
-from .._checks import as_param
+from .._errors import as_param
 from .._schedule import AbstractSchedule, as_schedule
 from .._state import Activity
 from .._types import Weights

@@ -11,7 +11,7 @@ from typing import Literal
 import equinox as eqx
 import jax.numpy as jnp
 
-from .._checks import as_param, check_choice, check_finite, check_positive
+from .._errors import as_param, check_choice, check_finite, check_positive
 from .._state import Activity
 from .._types import Scalar, Vector, Weights
 from ._base import AbstractRule

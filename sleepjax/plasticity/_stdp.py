@@ -5,7 +5,7 @@ from __future__ import annotations
 import equinox as eqx
 import jax.numpy as jnp
 
-from .._checks import as_param, check_finite, check_positive
+from .._errors import as_param, check_finite, check_positive
 from .._state import Activity
 from .._types import Scalar, Vector, Weights
 from ._base import AbstractRule

@@ -7,7 +7,7 @@ import abc
 import equinox as eqx
 import jax.numpy as jnp
 
-from .._checks import as_param, check_finite
+from .._errors import as_param, check_finite
 from .._state import NetworkState
 from .._types import Vector, Weights
 

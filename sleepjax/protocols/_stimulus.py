@@ -8,7 +8,7 @@ import math
 import equinox as eqx
 import jax.numpy as jnp
 
-from .._checks import as_param, check_choice, check_finite, check_positive
+from .._errors import as_param, check_choice, check_finite, check_positive
 from .._noise import NoiseForm
 from .._types import Scalar, Vector
 

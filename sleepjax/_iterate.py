@@ -1,0 +1,171 @@
+"""iterate(): run a discrete-time model (an `AbstractMap`) by `lax.scan`."""
+
+from __future__ import annotations
+
+import diffrax
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import jax.tree_util as jtu
+import numpy as np
+from jaxtyping import Array, PRNGKeyArray, PyTree
+
+from ._errors import n_steps
+from ._simulate import Simulation, check_events, run_status
+from ._system import AbstractMap
+
+
+def _save_plan(saveat, t0: float, t1: float, dt: float, steps: int):
+    """(step indices to save at, their times, fn) from a `diffrax.SaveAt`."""
+    if saveat is None:
+        saveat = diffrax.SaveAt(t1=True)
+    if not isinstance(saveat, diffrax.SaveAt):
+        raise TypeError(f"`saveat` must be a diffrax.SaveAt, got {saveat!r}.")
+    sub = saveat.subs
+    if not isinstance(sub, diffrax.SubSaveAt):
+        raise ValueError("iterate: `saveat` with several `subs` is not supported.")
+    if sub.steps or saveat.dense:
+        raise ValueError(
+            "iterate saves at given times only: use SaveAt(ts=...) (and/or "
+            "t0/t1), not steps=True or dense=True."
+        )
+    times = []
+    if sub.t0:
+        times.append(t0)
+    if sub.ts is not None:
+        times.extend(float(t) for t in np.asarray(sub.ts).ravel())
+    if sub.t1:
+        times.append(t1)
+    if not times:
+        raise ValueError("iterate: `saveat` saves nothing; give ts, t0 or t1.")
+    ts = np.asarray(times, dtype=np.float64)
+    k = (ts - t0) / dt
+    idx = np.round(k).astype(np.int64)
+    off = np.abs(k - idx) > 1e-6 * np.maximum(1.0, np.abs(k))
+    if np.any(off) or np.any(idx < 0) or np.any(idx > steps):
+        bad = ts[off | (idx < 0) | (idx > steps)][0]
+        raise ValueError(
+            f"save time {bad:g} is not on the step grid t0 + k*dt inside "
+            f"[{t0:g}, {t1:g}] (dt = {dt:g}); a discrete-time model has states at "
+            "grid times only."
+        )
+    if np.any(np.diff(idx) < 0):
+        raise ValueError("iterate: save times must be increasing.")
+    fn = sub.fn
+    return idx, ts, fn
+
+
+def iterate(
+    model: AbstractMap,
+    state0: PyTree[Array],
+    *,
+    t0: float,
+    t1: float,
+    dt: float,
+    key: PRNGKeyArray | None = None,
+    saveat: diffrax.SaveAt | None = None,
+    events=(),
+    checkpoint: bool = False,
+) -> Simulation:
+    r"""Iterate a discrete-time model from `t0` to `t1`, one step per `dt`.
+
+    Step $k$ (from time $t_k = t_0 + k\,\Delta t$) computes
+    `state = model.step(t_k, state, fold_in(key, k))`. Works under `jax.jit`,
+    `jax.vmap` and `jax.grad`, like `simulate`, and returns the same
+    `Simulation`: saved values, final state and a per-network status (0 ok,
+    2 non-finite state).
+
+    **Arguments:**
+
+    - `model`: an `AbstractMap`.
+    - `state0`: initial state.
+    - `t0`, `t1`, `dt`: time interval and step (time units); `(t1 - t0) / dt`
+      must be a whole number.
+    - `key`: PRNG key of the run (any implementation). Default: a fixed key,
+      for maps that draw no random numbers.
+    - `saveat`: a `diffrax.SaveAt` with `ts` (on the step grid), `t0`, `t1`
+      and `fn(t, state, model)` for summaries. Default: the final state only.
+      A save at $t_k$ sees the state after $k$ steps, before any event at
+      $t_k$.
+    - `events`: jumps applied at given grid times (`sleepjax.protocols`).
+    - `checkpoint`: recompute each step in the backward pass instead of
+      storing its intermediates (less memory for gradients through long runs).
+
+    **Returns:** a `Simulation`.
+    """
+    t0, t1, dt = float(t0), float(t1), float(dt)
+    steps = n_steps(t0, t1, dt)
+    if not isinstance(model, AbstractMap):
+        raise TypeError(
+            f"`model` must be a discrete-time sleepjax model (an AbstractMap), got "
+            f"{type(model).__name__}; run continuous-time models with simulate."
+        )
+    model.check_state(state0)
+    events = tuple(events)
+    check_events(events, t0, t1, dt)
+    idx, save_times, fn = _save_plan(saveat, t0, t1, dt, steps)
+    key = jr.key(0) if key is None else key
+    ev_steps = [int(round((ev.time - t0) / dt)) for ev in events]
+
+    def one_step(y, k):
+        for ev, ke in zip(events, ev_steps, strict=True):
+            y = jax.lax.cond(k == ke, ev.apply, lambda s: s, y)
+        t = t0 + dt * k.astype(jnp.result_type(float))
+        return model.step(t, y, jr.fold_in(key, k))
+
+    if checkpoint:
+        one_step = jax.checkpoint(one_step)
+
+    def advance(y, k0, n: int):
+        """`n` steps (static) from global step index `k0`."""
+        if n == 0:
+            return y
+        ks = k0 + jnp.arange(n, dtype=jnp.int32)
+        y, _ = jax.lax.scan(lambda c, k: (one_step(c, k), None), y, ks)
+        return y
+
+    def advance_masked(y, k0, n, n_max: int):
+        """`n` (traced) <= `n_max` steps from `k0`; the others leave y as is."""
+        ks = k0 + jnp.arange(n_max, dtype=jnp.int32)
+
+        def body(c, jk):
+            j, k = jk
+            new = one_step(c, k)
+            return jtu.tree_map(lambda a, b: jnp.where(j < n, a, b), new, c), None
+
+        y, _ = jax.lax.scan(body, y, (jnp.arange(n_max), ks))
+        return y
+
+    def save(k, y):
+        t = t0 + dt * k
+        return y if fn is None else fn(t, y, model)
+
+    # before the first save
+    y = advance(state0, jnp.int32(0), int(idx[0]))
+    first = save(int(idx[0]), y)
+    lengths = np.diff(idx)
+    if lengths.size:
+        starts = idx[:-1].astype(np.int32)
+        uniform = np.all(lengths == lengths[0])
+
+        def seg(y, inp):
+            k0, n = inp
+            if uniform:
+                y = advance(y, k0, int(lengths[0]))
+            else:
+                y = advance_masked(y, k0, n, int(lengths.max()))
+            return y, save(k0 + n, y)
+
+        y, rest = jax.lax.scan(
+            seg, y, (jnp.asarray(starts), jnp.asarray(lengths, dtype=jnp.int32))
+        )
+        ys = jtu.tree_map(lambda a, b: jnp.concatenate([a[None], b]), first, rest)
+    else:
+        ys = jtu.tree_map(lambda a: a[None], first)
+    # after the last save, then the events at t1
+    y = advance(y, jnp.int32(idx[-1]), steps - int(idx[-1]))
+    for ev, ke in zip(events, ev_steps, strict=True):
+        if ke == steps:
+            y = ev.apply(y)
+    ts = jnp.asarray(save_times, dtype=jnp.result_type(float))
+    return Simulation(ts=ts, ys=ys, final=y, status=run_status(y))
