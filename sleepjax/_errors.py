@@ -103,6 +103,17 @@ class Positive(Domain):
 
 
 @dataclasses.dataclass(frozen=True)
+class OnGrid(Positive):
+    """A time > 0 that is a whole number of the experiment's steps dt (a
+    protocol setting such as an insertion time or a save interval; checked
+    against dt once the experiment is built)."""
+
+    def on_grid(self, value: float, dt: float) -> bool:
+        k = value / dt
+        return abs(k - round(k)) <= 1e-6 * max(1.0, k)
+
+
+@dataclasses.dataclass(frozen=True)
 class NonNegative(Domain):
     """x >= 0."""
 

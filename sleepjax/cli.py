@@ -1,4 +1,9 @@
-"""Command-line interface: `sleepjax demo | run | fit | plot`."""
+"""Command-line interface: `sleepjax demo | run | fit | plot | models`.
+
+The one home of the command line: every sub-command's arguments are defined
+here, and `python -m sleepjax.sweep` is `sleepjax run --no-report`. Building
+the parser imports nothing heavy (JAX loads only when a command runs).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,8 @@ from pathlib import Path
 DEMO_CONFIG = Path(__file__).parent / "data" / "demo.toml"
 
 
-def _error(msg: str) -> int:
-    print(f"sleepjax: error: {msg}", file=sys.stderr)
+def _error(msg: str, prog: str = "sleepjax") -> int:
+    print(f"{prog}: error: {msg}", file=sys.stderr)
     return 2
 
 
@@ -20,18 +25,34 @@ def _check_out(out: Path, overwrite: bool) -> None:
         raise ValueError(f"--out {out} exists and is not a folder.")
 
 
-def execute(cfg, out: Path, *, overwrite: bool = False, quiet: bool = False) -> str:
+# ------------------------------------------------------------------ run/demo
+def execute(
+    cfg,
+    out: Path,
+    *,
+    overwrite: bool = False,
+    quiet: bool = False,
+    devices=None,
+    report: bool = True,
+) -> str:
     """Run a validated config (a sweep; seeds only without [sweep]) into `out`,
     then draw its figure and print its summary table. Returns the table."""
-    from .plot import report
     from .sweep import sweep, validate_sweep
 
     validate_sweep(cfg)  # every check before anything is compiled or written
     _check_out(out, overwrite)
     t0 = time.perf_counter()
-    result = sweep(cfg, out, overwrite=overwrite, quiet=quiet)
+    result = sweep(cfg, out, overwrite=overwrite, quiet=quiet, devices=devices)
     wall = time.perf_counter() - t0
-    table = report(result.store, out, cfg.protocol)
+    if (
+        not report
+        or result.path is None
+        or (hasattr(result, "summary") and not result.summary)
+    ):
+        return ""
+    from .plot import report as draw_report
+
+    table = draw_report(result.store, out, cfg.protocol)
     print(table)
     print(f"\nresults: {out / 'results.zarr'}\nfigure:  {out / 'figure.png'}")
     print(f"wall time: {wall:.1f} s")
@@ -42,7 +63,14 @@ def cmd_run(args) -> int:
     from .config import load
 
     cfg = load(args.config)
-    execute(cfg, Path(args.out), overwrite=args.overwrite, quiet=args.quiet)
+    execute(
+        cfg,
+        Path(args.out),
+        overwrite=args.overwrite,
+        quiet=args.quiet,
+        devices=args.devices,
+        report=not args.no_report,
+    )
     return 0
 
 
@@ -73,11 +101,175 @@ def cmd_demo(args) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------- fit
+def add_fit_parser(sub) -> argparse.ArgumentParser:
+    """The `fit` sub-command (exit status 0 ok, 1 the fit failed, 2 bad input;
+    nothing is written unless the fit succeeds, and the output directory
+    appears complete or not at all)."""
+    p = sub.add_parser(
+        "fit",
+        help="fit model parameters to simulated data by gradient descent",
+        description=(
+            "Simulate data with the [model] parameters, then fit the [fit] params "
+            "from their start values by gradient descent through the noisy "
+            "solve. Writes result.npz, fit.json and fit.png into --out."
+        ),
+    )
+    p.add_argument("config", help="fit config (TOML); see docs/fit.md")
+    p.add_argument("--out", required=True, help="output directory (created)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a non-empty output directory (atomically, at the end)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="validate the config and the output directory, then stop",
+    )
+    p.set_defaults(func=cmd_fit)
+    return p
+
+
+def cmd_fit(args) -> int:
+    """Run `sleepjax fit`; returns the exit status."""
+    from ._errors import ConfigError
+    from .fit._config import load_config
+    from .fit._io import check_out_dir
+
+    try:
+        cfg = load_config(args.config)
+        check_out_dir(args.out, overwrite=args.overwrite)
+    except (ConfigError, FileExistsError) as e:
+        print(f"sleepjax fit: {e}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(f"{args.config}: ok")
+        return 0
+
+    import jax
+
+    from .fit import FitNaNError, save_result
+
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    with jax.enable_x64(bool(cfg.run.run.float64)):
+        try:
+            result = cfg.execute(progress=not args.quiet, say=say)
+        except FitNaNError as e:
+            print(f"sleepjax fit: {e}", file=sys.stderr)
+            return 1
+    say(result.summary())
+    meta = {"file": str(args.config), "toml": cfg.raw}
+    out = save_result(result, args.out, config=meta, overwrite=args.overwrite)
+    say(f"wrote {out}/result.npz, fit.json, fit.png")
+    return 0
+
+
+# ---------------------------------------------------------------------- plot
+def add_plot_parser(sub) -> argparse.ArgumentParser:
+    """The `plot` sub-command: an observable against swept parameters."""
+    p = sub.add_parser(
+        "plot",
+        help="plot an observable of a sweep against one or two swept parameters",
+        description=(
+            "One parameter: a line of the mean over seeds with a band of ± one "
+            "standard deviation and the seeds as dots; other swept parameters, if "
+            "any, give one line each. Two parameters: a heatmap of the mean over "
+            "seeds. Random draws (many distinct values): a scatter plot instead. "
+            "Failed networks (status ≠ 0) are left out and counted in the title."
+        ),
+    )
+    p.add_argument("results", help="output folder of `sleepjax run` (or its .zarr)")
+    p.add_argument(
+        "--x", required=True, help="swept parameter: a path (model.noise) or its name"
+    )
+    p.add_argument("--y", help="a second swept parameter: draws a heatmap")
+    p.add_argument("--var", required=True, help="observable, e.g. mem_im or w_std")
+    p.add_argument(
+        "--time", default="last", help="a time (nearest save time) or 'last'"
+    )
+    p.add_argument(
+        "--isel",
+        action="append",
+        default=[],
+        metavar="DIM=K",
+        help="index along another dimension of the observable (default 0), "
+        "e.g. plane=1",
+    )
+    p.add_argument(
+        "--sel",
+        action="append",
+        default=[],
+        metavar="PARAM=VALUE",
+        help="keep only networks with this parameter value (repeatable)",
+    )
+    p.add_argument("--abs", action="store_true", help="plot the absolute value")
+    p.add_argument("--out", required=True, help="figure file (.png, .pdf, .svg)")
+    p.set_defaults(func=plot_main)
+    return p
+
+
+def plot_main(args: argparse.Namespace) -> int:
+    """Entry point of `sleepjax plot`; returns 0 (raises ValueError on bad input)."""
+    from .plot import plot_results
+
+    out = plot_results(
+        args.results,
+        x=args.x,
+        y=args.y,
+        var=args.var,
+        time=args.time,
+        isel=args.isel,
+        sel=args.sel,
+        absolute=args.abs,
+        out=args.out,
+    )
+    print(f"figure: {out}")
+    return 0
+
+
+# -------------------------------------------------------------------- models
+def describe_models() -> str:
+    """Every registered model: title, protocols, options and parameters."""
+    from ._registry import models
+    from ._spec import default_value
+
+    lines = []
+    for name, spec in sorted(models().items()):
+        lines.append(f"{name}{' (default)' if spec.default else ''}: {spec.title}")
+        lines.append("  protocols:")
+        for pn, proto in spec.protocols.items():
+            desc = " ".join(proto.description.split())
+            lines.append(f"    {pn}: {desc[:100]}{'…' if len(desc) > 100 else ''}")
+        for title, fields in (
+            ("options", spec.option_fields),
+            ("parameters", spec.param_fields),
+        ):
+            items = []
+            for f in fields.values():
+                unit = f" {f.unit}" if f.unit else ""
+                items.append(f"{f.name}={default_value(f)!r}{unit}")
+            lines.append(f"  {title}: " + ", ".join(items))
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def cmd_models(args) -> int:
+    print(describe_models())
+    return 0
+
+
+# ---------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sleepjax",
-        description="Differentiable, vmapped plastic networks with noise and sleep.",
+        description="Differentiable, vmapped plastic networks with noise and sleep. "
+        "`sleepjax models` lists the models and their protocols.",
     )
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"sleepjax {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("demo", help="a small real sweep: erosion of memories (minutes)")
@@ -97,25 +289,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace a different run in --out"
     )
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--devices", type=int, default=None, help="local devices to use")
+    r.add_argument(
+        "--no-report",
+        action="store_true",
+        help="store the results only (no figure or summary table)",
+    )
     r.set_defaults(func=cmd_run)
 
-    try:
-        from .fit._cli import add_parser as add_fit_parser
-    except ImportError:  # pragma: no cover - fit not installed
-        add_fit_parser = None
-    if add_fit_parser is not None:
-        add_fit_parser(sub)
-
-    from .sweep import add_plot_parser
-
+    add_fit_parser(sub)
     add_plot_parser(sub)
+
+    m = sub.add_parser("models", help="list the models, their protocols and settings")
+    m.set_defaults(func=cmd_models)
     return p
 
 
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from .config import ConfigError
+    from ._errors import ConfigError
 
     try:
         return int(args.func(args) or 0)

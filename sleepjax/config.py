@@ -2,11 +2,11 @@
 
 A configuration has these sections (see `examples/*.toml`):
 
-- `[model]`: `name = "susman"` plus any `SusmanOptions` field (n, rule, dt,
-  rate_control, xbar, noise_form, stdp) and any `SusmanParams` field (eta,
-  beta, noise, strength, amplitude, ...).
-- `[protocol]`: `name` (erosion, learning, limit_cycle, life_cycle) plus that
-  protocol's keyword arguments (e.g. `code`, `t_insert`, `t_end`).
+- `[model]`: `name` (a registered model, `sleepjax models` lists them; the
+  default model when omitted) plus any of its options (static structure) and
+  parameters (numbers).
+- `[protocol]`: `name` (one of the model's protocols) plus that protocol's
+  keyword settings.
 - `[run]`: seeds, seed, solver ("euler" | "multirate"), substeps, prng,
   chunk_size, memory_budget_mb, float64.
 - `[sweep]`: parameters to sweep (see `sleepjax.sweep`).
@@ -20,75 +20,23 @@ or horizons, NaN values, wrong types.
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import inspect
 import math
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .models import susman
+from ._errors import ConfigError, OnGrid, suggest, unknown
+from ._registry import get_model
+from ._spec import ModelSpec, Protocol, check_options, unused_parameters
 
 SECTIONS = ("model", "protocol", "run", "sweep", "fit")
 
-
-class ConfigError(ValueError):
-    """A configuration problem; the message names the key and the fix."""
-
-
-def suggest(name: str, valid) -> str:
-    """' (did you mean 'x'?)' for the nearest valid name, or ''."""
-    close = difflib.get_close_matches(str(name), list(valid), n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+__all__ = ["ConfigError", "RunConfig", "RunSettings", "load", "parse", "suggest"]
 
 
 def _unknown(kind: str, name: str, valid) -> ConfigError:
-    return ConfigError(
-        f"unknown {kind} {name!r}{suggest(name, valid)}; valid: "
-        f"{', '.join(sorted(map(str, valid)))}."
-    )
-
-
-# ----------------------------------------------------------------- protocols
-@dataclasses.dataclass(frozen=True)
-class ProtocolSpec:
-    """A protocol builder and its keyword arguments.
-
-    `numeric` are the keyword arguments that may vary per network inside one
-    compiled batch (they only enter array arithmetic); all others are static
-    (they shape the time grid or the model's structure).
-    """
-
-    name: str
-    fn: Callable
-    uses_params: bool
-    numeric: frozenset[str] = frozenset()
-
-    @property
-    def kwargs(self) -> dict[str, Any]:
-        sig = inspect.signature(self.fn)
-        return {
-            k: p.default for k, p in sig.parameters.items() if p.kind == p.KEYWORD_ONLY
-        }
-
-    def build(self, opts, params, key, **kwargs):
-        if self.uses_params:
-            return self.fn(opts, params, key, **kwargs)
-        return self.fn(opts, key, **kwargs)
-
-
-PROTOCOLS: dict[str, ProtocolSpec] = {
-    "erosion": ProtocolSpec("erosion", susman.erosion, True),
-    "learning": ProtocolSpec("learning", susman.learning, True),
-    "limit_cycle": ProtocolSpec(
-        "limit_cycle", susman.limit_cycle, False, frozenset({"rho", "gamma", "cue"})
-    ),
-    "life_cycle": ProtocolSpec("life_cycle", susman.life_cycle, True),
-}
-
-OPTION_FIELDS = {f.name: f for f in dataclasses.fields(susman.SusmanOptions)}
-PARAM_FIELDS = tuple(susman.PARAM_NAMES)
+    return unknown(kind, name, valid)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,10 +93,17 @@ class RunSettings:
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-    """A parsed, validated configuration."""
+    """A parsed, validated configuration.
+
+    **Fields:** `model` (its name), `spec` (its `ModelSpec`), `options`,
+    `params` (the `[model]` numbers given, by name), `protocol` (its name),
+    `protocol_kwargs` (the `[protocol]` settings given), `run`, `sweep`,
+    `fit` (the raw sections) and `raw` (the whole document).
+    """
 
     model: str
-    options: susman.SusmanOptions
+    spec: ModelSpec
+    options: Any
     params: dict[str, float]
     protocol: str
     protocol_kwargs: dict[str, Any]
@@ -158,23 +113,33 @@ class RunConfig:
     raw: dict[str, Any]
 
     @property
-    def protocol_spec(self) -> ProtocolSpec:
-        return PROTOCOLS[self.protocol]
+    def protocol_spec(self) -> Protocol:
+        return self.spec.protocols[self.protocol]
 
-    def default_params(self) -> susman.SusmanParams:
-        return susman.SusmanParams(**self.params)
+    def default_params(self):
+        """The model's parameters with this config's values."""
+        return self.spec.params(**self.params)
 
-    def check_build(self, options=None, protocol_kwargs=None) -> None:
+    def check_build(self, options=None, protocol_kwargs=None):
         """Trace the builder once (no compilation, nothing run) so that structural
-        problems (shapes, sizes) surface as a ConfigError before any work."""
+        problems (shapes, sizes, time grids) surface as a ConfigError before any
+        work. Returns the experiment's shapes."""
         import jax
 
         try:
-            jax.eval_shape(
+            exp = jax.eval_shape(
                 lambda: self.build(options=options, protocol_kwargs=protocol_kwargs)
             )
         except (ValueError, TypeError) as e:
             raise ConfigError(f"the configuration cannot be built: {e}") from None
+        kw = {**self.protocol_kwargs, **(protocol_kwargs or {})}
+        for k, d in self.protocol_spec.domains().items():
+            if isinstance(d, OnGrid) and k in kw and not d.on_grid(kw[k], exp.dt):
+                raise ConfigError(
+                    f"[protocol] {k} = {kw[k]} is not a whole number of steps "
+                    f"dt = {exp.dt}."
+                )
+        return exp
 
     def build(self, params=None, key=None, *, options=None, protocol_kwargs=None):
         """The `Experiment` of one network (params/key may be batched under vmap)."""
@@ -185,7 +150,7 @@ class RunConfig:
         opts = self.options if options is None else options
         kw = dict(self.protocol_kwargs)
         kw.update(protocol_kwargs or {})
-        return self.protocol_spec.build(opts, params, key, **kw)
+        return self.protocol_spec(opts, params, key, **kw)
 
 
 def _check_number(where: str, value, *, positive=False, nonneg=False) -> float:
@@ -200,49 +165,21 @@ def _check_number(where: str, value, *, positive=False, nonneg=False) -> float:
     return float(value)
 
 
-_POSITIVE_PARAMS = {"tau_y", "tau_P", "tau_D", "tau_x"}
-_NONNEG_PARAMS = {"beta", "noise", "zeta", "w0_scale", "eta"}
-
-
-def check_param_value(name: str, value, where: str = "[model]") -> float:
-    """Validate one numeric model parameter (used by sweeps and fits too)."""
-    return _check_number(
-        f"{where} {name}",
-        value,
-        positive=name in _POSITIVE_PARAMS,
-        nonneg=name in _NONNEG_PARAMS,
-    )
-
-
 def parse_model(section: Mapping[str, Any]):
+    """`(name, spec, options, params)` of a `[model]` section."""
     sec = dict(section)
-    name = sec.pop("name", "susman")
-    if name != "susman":
-        raise _unknown("model", name, ("susman",))
+    spec = get_model(sec.pop("name", None))
+    opt_fields, par_fields = spec.option_fields, spec.param_fields
     opt_kw, params = {}, {}
     for k, v in sec.items():
-        if k in OPTION_FIELDS:
+        if k in opt_fields:
             opt_kw[k] = v
-        elif k in PARAM_FIELDS:
-            params[k] = check_param_value(k, v)
+        elif k in par_fields:
+            params[k] = spec.check_param(k, v)
         else:
-            raise _unknown("[model] key", k, list(OPTION_FIELDS) + list(PARAM_FIELDS))
-    if "dt" in opt_kw:
-        opt_kw["dt"] = _check_number("[model] dt", opt_kw["dt"], positive=True)
-    if "n" in opt_kw and (
-        isinstance(opt_kw["n"], bool) or not isinstance(opt_kw["n"], int)
-    ):
-        raise ConfigError(f"[model] n must be an integer, got {opt_kw['n']!r}.")
-    for k in ("rule", "rate_control", "xbar", "noise_form", "stdp"):
-        if k in opt_kw and not isinstance(opt_kw[k], str):
-            raise ConfigError(f"[model] {k} must be a string, got {opt_kw[k]!r}.")
-    if "rule" in opt_kw and opt_kw["rule"] not in susman.RULES:
-        raise _unknown("[model] rule", opt_kw["rule"], susman.RULES)
-    try:
-        opts = susman.SusmanOptions(**opt_kw)
-    except ValueError as e:
-        raise ConfigError(f"[model] {e}") from None
-    return name, opts, params
+            raise _unknown("[model] key", k, list(opt_fields) + list(par_fields))
+    opts = check_options(spec, opt_kw)
+    return spec.name, spec, opts, params
 
 
 def _check_tuple_like(where: str, value, default: tuple):
@@ -268,54 +205,46 @@ def _check_tuple_like(where: str, value, default: tuple):
     return out
 
 
-_TIME_KEYS = ("t_insert", "t_end", "t_retain", "save_every", "t_cue", "cue_gap")
-
-
-def parse_protocol(section: Mapping[str, Any], opts) -> tuple[str, dict[str, Any]]:
+def parse_protocol(
+    section: Mapping[str, Any], spec: ModelSpec
+) -> tuple[str, dict[str, Any]]:
+    """`(name, settings)` of a `[protocol]` section: each setting checked by the
+    type of its default and its declared domain."""
     sec = dict(section)
     if "name" not in sec:
-        raise ConfigError(f"[protocol] needs a name: one of {', '.join(PROTOCOLS)}.")
+        raise ConfigError(
+            f"[protocol] needs a name: one of {', '.join(spec.protocols)}."
+        )
     name = sec.pop("name")
-    if name not in PROTOCOLS:
-        raise _unknown("protocol", name, PROTOCOLS)
-    valid = PROTOCOLS[name].kwargs
+    if name not in spec.protocols:
+        raise _unknown("protocol", name, spec.protocols)
+    proto = spec.protocols[name]
+    valid = proto.kwargs
+    domains = proto.domains()
     kw = {}
     for k, v in sec.items():
         if k not in valid:
             raise _unknown(f"[protocol] key for {name!r}", k, valid)
         default = valid[k]
-        if isinstance(default, float) and not isinstance(default, bool):
-            pos = k in _TIME_KEYS or k in ("cue_duration",)
-            v = _check_number(f"[protocol] {k}", v, positive=pos)
-        elif isinstance(default, tuple):
-            v = _check_tuple_like(f"[protocol] {k}", v, default)
-        elif isinstance(default, bool) and not isinstance(v, bool):
-            raise ConfigError(f"[protocol] {k} must be true or false, got {v!r}.")
-        elif isinstance(default, int) and not isinstance(default, bool):
+        where = f"[protocol] {k}"
+        if isinstance(default, bool):
+            if not isinstance(v, bool):
+                raise ConfigError(f"{where} must be true or false, got {v!r}.")
+        elif isinstance(default, int):
             if isinstance(v, bool) or not isinstance(v, int):
-                raise ConfigError(f"[protocol] {k} must be an integer, got {v!r}.")
+                raise ConfigError(f"{where} must be an integer, got {v!r}.")
+        elif isinstance(default, float) or default is None:
+            if not (default is None and v is None):
+                v = _check_number(where, v)
+        elif isinstance(default, tuple):
+            v = _check_tuple_like(where, v, default)
         elif isinstance(default, str) and not isinstance(v, str):
-            raise ConfigError(f"[protocol] {k} must be a string, got {v!r}.")
+            raise ConfigError(f"{where} must be a string, got {v!r}.")
+        if k in domains and v is not None:
+            v = domains[k].check(v, where)
+            if isinstance(default, int) and not isinstance(default, bool):
+                v = int(v)
         kw[k] = v
-    if name == "erosion":
-        code = kw.get("code", "imaginary")
-        if code not in susman.CODES:
-            raise _unknown("[protocol] code", code, susman.CODES)
-        t_ins = kw.get("t_insert", valid["t_insert"])
-        t_end = kw.get("t_end", valid["t_end"])
-        if not t_ins < t_end:
-            raise ConfigError(
-                f"[protocol] t_insert ({t_ins}) must come before t_end ({t_end})."
-            )
-    # Check the time grid now (whole number of steps), before compiling.
-    for k in ("t_insert", "t_end", "t_retain", "save_every"):
-        if k in kw:
-            ratio = kw[k] / opts.dt
-            if abs(ratio - round(ratio)) > 1e-6 * max(1.0, ratio):
-                raise ConfigError(
-                    f"[protocol] {k} = {kw[k]} is not a whole number of steps "
-                    f"dt = {opts.dt}."
-                )
     return name, kw
 
 
@@ -328,17 +257,17 @@ def parse(raw: Mapping[str, Any]) -> RunConfig:
             raise _unknown("section", k, SECTIONS)
         if not isinstance(raw[k], Mapping):
             raise ConfigError(f"[{k}] must be a table.")
+    name, spec, opts, params = parse_model(raw.get("model", {}))
     if "protocol" not in raw:
         raise ConfigError(
             f"the configuration has no [protocol] section; add one with name = one "
-            f"of {', '.join(PROTOCOLS)}."
+            f"of {', '.join(spec.protocols)}."
         )
-    name, opts, params = parse_model(raw.get("model", {}))
     try:
-        susman.SusmanParams(**params)
+        spec.params(**params)
     except ValueError as e:
         raise ConfigError(f"[model] {e}") from None
-    protocol, kw = parse_protocol(raw["protocol"], opts)
+    protocol, kw = parse_protocol(raw["protocol"], spec)
     run_sec = dict(raw.get("run", {}))
     valid_run = {f.name for f in dataclasses.fields(RunSettings)}
     for k in run_sec:
@@ -347,6 +276,7 @@ def parse(raw: Mapping[str, Any]) -> RunConfig:
     run = RunSettings(**run_sec)
     cfg = RunConfig(
         model=name,
+        spec=spec,
         options=opts,
         params=params,
         protocol=protocol,
@@ -358,6 +288,34 @@ def parse(raw: Mapping[str, Any]) -> RunConfig:
     )
     cfg.check_build()
     return cfg
+
+
+def check_used(cfg: RunConfig, configs, names=(), *, where: str = "swept") -> None:
+    """Refuse a `[model]` parameter that is set (in `cfg.params`) or named in
+    `names` (swept, fitted: described by `where`) but that none of `configs`
+    (the compiled groups of a sweep) uses: its options and protocol never read
+    it, so sweeping or fitting it would be a silent no-op."""
+    import jax.random as jr
+
+    fields = cfg.spec.param_fields
+    named = [n for n in dict.fromkeys([*cfg.params, *names]) if n in fields]
+    if not named:
+        return
+    unused = set(named)
+    for c in configs:
+        key = jr.key(0, impl=c.run.prng)
+        unused &= set(
+            unused_parameters(lambda p, c=c, k=key: c.build(p, k), c.default_params())
+        )
+        if not unused:
+            return
+    n = sorted(unused)[0]
+    how = where if n in names else "set in [model]"
+    raise ConfigError(
+        f"[model] {n} is {how} but not used by model {cfg.model!r} with these "
+        f"options and protocol {cfg.protocol!r} (e.g. a rule that is off); remove "
+        "it, or choose the options that use it."
+    )
 
 
 def load(path: str | Path) -> RunConfig:

@@ -27,9 +27,10 @@ import pytest
 
 import sleepjax.fit as sf
 from sleepjax import Model, WeightNoise
+from sleepjax import cli as _cli
 from sleepjax._experiment import Experiment
+from sleepjax.analysis import eig
 from sleepjax.dynamics import RateNetwork
-from sleepjax.fit import _cli
 from sleepjax.fit._config import ConfigError, validate
 from sleepjax.models import susman as S
 from sleepjax.plasticity import (
@@ -64,7 +65,7 @@ def test_eig_derivatives_match_finite_differences(x64):
     q = jnp.linalg.qr(jr.normal(jr.key(2), (n, 2)))[0].T
 
     def f(W):
-        lam, R = sf.eig(W)
+        lam, R = eig(W)
         k = jnp.argmax(jax.lax.stop_gradient(jnp.abs(lam)))
         e = R[:, k] / jnp.linalg.norm(R[:, k])
         proj = jnp.sum(jnp.abs(q.astype(e.dtype) @ e) ** 2)  # gauge invariant
@@ -572,14 +573,14 @@ def _cli_args(tmp_path, toml, out, *extra):
     cfg.write_text(toml)
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers()
-    _cli.add_parser(sub)
+    _cli.add_fit_parser(sub)
     return parser.parse_args(["fit", str(cfg), "--out", str(out), "--quiet", *extra])
 
 
 def test_cli_bad_input_writes_nothing(tmp_path, capsys):
     out = tmp_path / "out"
     args = _cli_args(tmp_path, TOML.format(steps=0), out)
-    assert _cli.main(args) == 2
+    assert _cli.cmd_fit(args) == 2
     assert "`steps` must be" in capsys.readouterr().err
     assert not out.exists()
     assert list(tmp_path.iterdir()) == [tmp_path / "fit.toml"]
@@ -587,7 +588,7 @@ def test_cli_bad_input_writes_nothing(tmp_path, capsys):
     out.mkdir()
     (out / "keep.txt").write_text("x")
     args = _cli_args(tmp_path, TOML.format(steps=3), out)
-    assert _cli.main(args) == 2
+    assert _cli.cmd_fit(args) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
 
@@ -595,7 +596,7 @@ def test_cli_bad_input_writes_nothing(tmp_path, capsys):
 def test_cli_end_to_end(tmp_path):
     out = tmp_path / "run"
     args = _cli_args(tmp_path, TOML.format(steps=3), out)
-    assert _cli.main(args) == 0
+    assert _cli.cmd_fit(args) == 0
     assert sorted(p.name for p in out.iterdir()) == [
         "fit.json",
         "fit.png",
@@ -617,7 +618,7 @@ def test_save_is_atomic(tmp_path, monkeypatch, beta_fit):
     """A crash while writing (here: in the figure) leaves no output directory
     and no staging directory."""
     res = beta_fit
-    import sleepjax.fit._plot as plot
+    import sleepjax.plot._fit as plot
 
     def boom(*a, **k):
         raise RuntimeError("disk full")
@@ -773,8 +774,8 @@ def test_example_config_recovers_stdp(tmp_path):
 
     cfg = Path(__file__).parents[1] / "examples" / "fit_stdp.toml"
     parser = argparse.ArgumentParser()
-    _cli.add_parser(parser.add_subparsers())
+    _cli.add_fit_parser(parser.add_subparsers())
     args = parser.parse_args(["fit", str(cfg), "--out", str(tmp_path / "o"), "--quiet"])
-    assert _cli.main(args) == 0
+    assert _cli.cmd_fit(args) == 0
     _, meta = sf.load_result(tmp_path / "o")
     assert max(meta["relative_error_best"].values()) < 0.005

@@ -13,7 +13,6 @@ import pytest
 
 import sleepjax as sj
 from sleepjax.models import susman
-from sleepjax.plot._susman import cue_responses
 from sleepjax.protocols import OUPlaneStimulus
 
 N = 16
@@ -94,7 +93,7 @@ def test_partner_recall_analytic(rho):
     pu = np.where(t > t_on, np.exp(-kappa * tau) * np.cos(rho * tau), 0.0) + 0.3
     pv = np.where(t > t_on, np.exp(-kappa * tau) * np.sin(rho * tau), 0.0) - 0.2
     pu, pv = pu[None], pv[None]
-    _, du, dv, recall = cue_responses(t, pu, pv, t_on, 20.0)
+    _, du, dv, recall = susman.cue_responses(t, pu, pv, t_on, 20.0)
     t_star = np.arctan2(rho, kappa) / rho if rho else 0.0
     du_max = np.exp(-kappa * h) * np.cos(rho * h)  # the first save after the onset
     expect = np.exp(-kappa * t_star) * rho / np.hypot(rho, kappa) / du_max
@@ -152,8 +151,8 @@ def test_learned_rotation_gives_partner_recall():
     )
     t = np.asarray(ts)
     pu, pv = np.asarray(sol.ys["p_u"]), np.asarray(sol.ys["p_v"])
-    stored = cue_responses(t, pu[None, :, 0], pv[None, :, 0], 10.0, 20.0)[3][0]
-    novel = cue_responses(t, pu[None, :, 1], pv[None, :, 1], 40.0, 20.0)[3][0]
+    stored = susman.cue_responses(t, pu[None, :, 0], pv[None, :, 0], 10.0, 20.0)[3][0]
+    novel = susman.cue_responses(t, pu[None, :, 1], pv[None, :, 1], 40.0, 20.0)[3][0]
     assert stored > 0.3
     assert novel < 0.2 * stored
     assert jax.numpy.isfinite(sol.ys["plane_rho"]).all()
@@ -183,7 +182,7 @@ def test_life_cycle_learned_planes_are_recalled_full():
     t = np.asarray(ex.save_ts)
     pu, pv = np.asarray(ys["p_u"]), np.asarray(ys["p_v"])
     recall = [
-        cue_responses(t, pu[:, :, j], pv[:, :, j], 3000.0 + 100.0 * j, 20.0)[3]
+        susman.cue_responses(t, pu[:, :, j], pv[:, :, j], 3000.0 + 100.0 * j, 20.0)[3]
         for j in range(3)
     ]
     novel = recall[2]

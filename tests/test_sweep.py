@@ -16,12 +16,11 @@ import numpy as np
 import pytest
 
 from sleepjax import config, network_keys
+from sleepjax.cli import add_plot_parser, plot_main
 from sleepjax.config import ConfigError
 from sleepjax.sweep import (
     ResultStore,
     StoreConfigMismatch,
-    add_plot_parser,
-    plot_main,
     sweep,
     validate_sweep,
 )
@@ -193,12 +192,12 @@ def test_random_draws_are_deterministic_and_in_bounds():
         "random": {
             "n": 500,
             "model.noise": {"dist": "loguniform", "low": 0.1, "high": 10.0},
-            "model.amplitude": {"dist": "uniform", "low": 5, "high": 25},
+            "model.strength": {"dist": "uniform", "low": 5, "high": 25},
         },
     }
     a = validate_sweep(make(section))
     b = validate_sweep(make(section))
-    noise, amp = a.values["model.noise"], a.values["model.amplitude"]
+    noise, amp = a.values["model.noise"], a.values["model.strength"]
     np.testing.assert_array_equal(noise, b.values["model.noise"])
     assert noise.min() >= 0.1 and noise.max() <= 10.0
     assert amp.min() >= 5 and amp.max() <= 25

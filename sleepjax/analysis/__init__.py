@@ -4,6 +4,7 @@ Pure JAX functions, safe under `jax.jit` and `jax.vmap` (batch over matrices or
 trajectories with `jax.vmap`).
 """
 
+from ._eig import eig as eig
 from ._limit_cycle import limit_cycle_stats as limit_cycle_stats
 from ._limit_cycle import linearised_eigenvalues as linearised_eigenvalues
 from ._limit_cycle import reduced_limit_cycle_rhs as reduced_limit_cycle_rhs

@@ -1,4 +1,7 @@
-"""Gradient-based fitting of plasticity-rule parameters (`sleepjax.fit`).
+"""Gradient-based fitting of model parameters (`sleepjax.fit`).
+
+Any model works: `build(params) -> Experiment` fixes everything but the
+parameters. With the Susman model:
 
 ```python
 import optax, jax.random as jr
@@ -18,7 +21,6 @@ print(res.summary())
 See docs/fit.md.
 """
 
-from ._eig import eig as eig
 from ._fit import FitData as FitData
 from ._fit import FitNaNError as FitNaNError
 from ._fit import FitResult as FitResult
@@ -32,13 +34,10 @@ from ._loss import AbstractLoss as AbstractLoss
 from ._loss import CustomLoss as CustomLoss
 from ._loss import SummaryStats as SummaryStats
 from ._loss import Trajectory as Trajectory
-from ._observables import FAMILIES as FAMILIES
-from ._observables import FitObservables as FitObservables
-from ._observables import differentiable as differentiable
+from ._observe import differentiable as differentiable
 from ._params import AbstractConstraint as AbstractConstraint
 from ._params import Identity as Identity
 from ._params import Interval as Interval
 from ._params import Negative as Negative
 from ._params import Param as Param
 from ._params import Positive as Positive
-from ._plot import plot_fit as plot_fit

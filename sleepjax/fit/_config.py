@@ -20,12 +20,12 @@ from typing import Any
 
 import optax
 
-from ..models import susman
+from .._errors import ConfigError
+from .._spec import params_info
 from ._loss import STATS, SummaryStats, Trajectory
-from ._observables import ALL_NAMES, FAMILIES, available_names, expand_names
+from ._observe import available_names, expand, families
 from ._params import CONSTRAINT_NAMES, Param, as_constraint
 
-PARAM_FIELDS = susman.PARAM_NAMES
 FIT_KEYS = (
     "params",
     "constraints",
@@ -55,18 +55,14 @@ OPTIMIZERS: dict[str, Callable] = {
 SCHEDULES = ("constant", "cosine", "exponential", "warmup_cosine")
 
 
-class ConfigError(ValueError):
-    """A fit config is invalid; the message lists every problem found."""
-
-
 @dataclasses.dataclass(frozen=True)
 class FitConfig:
     """A validated fit config, ready to run (see `load_config`)."""
 
     raw: dict
     run: Any  # sleepjax.config.RunConfig
-    true_params: susman.SusmanParams
-    start_params: susman.SusmanParams
+    true_params: Any
+    start_params: Any
     trainables: tuple[Param, ...]
     loss: Any
     optimizer: optax.GradientTransformation
@@ -97,6 +93,59 @@ class FitConfig:
         import jax.random as jr
 
         return jr.key(seed, impl=self.run.run.prng)
+
+    def execute(self, *, progress: bool = True, say=print):
+        """Simulate the data with the `[model]` values, then fit. Returns a
+        `FitResult`; raises `FitNaNError` if the fit meets a NaN."""
+        import equinox as eqx
+        import jax
+        import jax.numpy as jnp
+
+        from ._fit import fit, simulate_data
+
+        dtype = jnp.result_type(float)  # float64 under [run] float64 = true
+
+        def cast(tree):
+            return jax.tree.map(
+                lambda a: jnp.asarray(a, dtype) if eqx.is_inexact_array(a) else a,
+                tree,
+            )
+
+        build = self.build()
+        solver = self.run.run.solver_object()
+        say(
+            f"simulating data: model {self.run.model}, protocol {self.run.protocol}, "
+            f"{self.data_draws} draw(s), noise seed {self.data_seed}"
+        )
+        data = simulate_data(
+            build,
+            cast(self.true_params),
+            key=self.key(self.data_seed),
+            draws=self.data_draws,
+            observables=self.loss.observables,
+            solver=solver,
+        )
+        say(
+            f"fitting {', '.join(p.name for p in self.trainables)}: up to "
+            f"{self.steps} steps x {self.restarts} restart(s) on "
+            f"{jax.default_backend()}"
+        )
+        return fit(
+            build,
+            cast(self.start_params),
+            data,
+            self.trainables,
+            self.loss,
+            optimizer=self.optimizer,
+            steps=self.steps,
+            restarts=self.restarts,
+            spread=self.spread,
+            tol=self.tol,
+            xtol=self.xtol,
+            key=self.key(self.seed),
+            solver=solver,
+            progress=progress,
+        )
 
 
 def _suggest(word: str, choices) -> str:
@@ -206,7 +255,9 @@ def _optimizer(err, f):
     return opt, steps
 
 
-def _loss(err, spec, avail, horizon):
+def _loss(err, spec, observe, horizon):
+    avail = available_names(observe) if observe is not None else None
+    fams = families(observe) if observe is not None else {}
     if not isinstance(spec, dict):
         err.add("fit.loss", f"must be a table, got {spec!r}.")
         return None
@@ -225,17 +276,18 @@ def _loss(err, spec, avail, horizon):
             ),
         )
         return None
-    obs = spec.get("observables", ["memory"])
+    default = list(getattr(observe, "default_fit", ()) or (avail or ()))
+    obs = spec.get("observables", default)
     if isinstance(obs, str):
         obs = [obs]
     if not isinstance(obs, list) or not obs or not all(isinstance(o, str) for o in obs):
         err.add("fit.loss", f"`observables` must be a list of names, got {obs!r}.")
         return None
-    valid = list(FAMILIES) + list(ALL_NAMES if avail is None else avail)
+    valid = list(fams) + list(avail or ())
     bad = False
     for o in obs:
-        if o in FAMILIES:
-            missing = [x for x in FAMILIES[o] if avail is not None and x not in avail]
+        if o in fams:
+            missing = [x for x in fams[o] if avail is not None and x not in avail]
             if missing:
                 err.add(
                     "fit.loss",
@@ -243,7 +295,7 @@ def _loss(err, spec, avail, horizon):
                     f"does not save (it saves {list(avail)}).",
                 )
                 bad = True
-        elif o not in valid:
+        elif avail is not None and o not in valid:
             err.add(
                 "fit.loss",
                 f"unknown observable {o!r}.{_suggest(o, valid)} "
@@ -265,7 +317,7 @@ def _loss(err, spec, avail, horizon):
                 kw[k] = float(v)
     if "weights" in spec:
         w = spec["weights"]
-        names = set(expand_names(obs)) | set(obs)
+        names = set(expand(observe, obs)) | set(obs)
         if not isinstance(w, dict):
             err.add("fit.loss", f"`weights` must be a table, got {w!r}.")
             bad = True
@@ -318,6 +370,7 @@ def validate(doc: dict, source: str = "<config>") -> FitConfig:
     except base.ConfigError as e:
         err.add("model/protocol/run", str(e))
     f = _table(err, doc, "fit")
+    param_info = params_info(run_cfg.spec.params) if run_cfg is not None else None
     true_kw = dict(run_cfg.params) if run_cfg is not None else {}
     true_params = run_cfg.default_params() if run_cfg is not None else None
 
@@ -335,11 +388,12 @@ def validate(doc: dict, source: str = "<config>") -> FitConfig:
         names = []
     good = []
     for n in names:
-        if not isinstance(n, str) or n not in PARAM_FIELDS:
+        if not isinstance(n, str) or (param_info is not None and n not in param_info):
+            valid = list(param_info or ())
             err.add(
                 "fit",
                 f"`params`: unknown parameter {n!r}."
-                f"{_suggest(n, PARAM_FIELDS)} Valid: {', '.join(PARAM_FIELDS)}.",
+                f"{_suggest(n, valid)} Valid: {', '.join(valid)}.",
             )
         elif n in good:
             err.add("fit", f"`params`: {n!r} listed twice.")
@@ -379,9 +433,10 @@ def validate(doc: dict, source: str = "<config>") -> FitConfig:
         err.add("fit", f"`start` must be a table, got {start!r}.")
         start = {}
     start_kw = dict(true_kw)
-    defaults = {fl.name: fl.default for fl in dataclasses.fields(susman.SusmanParams)}
+    defaults = {k: v.default for k, v in (param_info or {}).items()}
     for n in good:
-        start_kw[n] = float(defaults[n])
+        if n in defaults:
+            start_kw[n] = float(defaults[n])
     for n, v in start.items():
         if n not in good:
             err.add(
@@ -409,7 +464,7 @@ def validate(doc: dict, source: str = "<config>") -> FitConfig:
     start_params = None
     if true_params is not None:
         try:
-            start_params = susman.SusmanParams(**start_kw)
+            start_params = run_cfg.spec.params(**start_kw)
         except (ValueError, TypeError) as e:
             err.add("fit", f"start values: {e}")
 
@@ -439,11 +494,15 @@ def validate(doc: dict, source: str = "<config>") -> FitConfig:
 
     # Trace the experiment once (shapes only, nothing compiled or run) to learn
     # the horizon and which observables it saves.
-    avail, horizon = None, None
+    observe, horizon = None, None
     if run_cfg is not None:
         exp = jax.eval_shape(run_cfg.build)
-        avail, horizon = available_names(exp.observe), exp.t1
-    loss = _loss(err, f.get("loss", {}), avail, horizon)
+        observe, horizon = exp.observe, exp.t1
+        try:  # fitted and [model] parameters must reach the experiment
+            base.check_used(run_cfg, [run_cfg], good, where="fitted")
+        except base.ConfigError as e:
+            err.add("fit", str(e))
+    loss = _loss(err, f.get("loss", {}), observe, horizon)
     err.raise_if_any()
     trainables = tuple(Param(n, cobj.get(n)) for n in good)
     return FitConfig(

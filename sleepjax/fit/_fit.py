@@ -18,7 +18,7 @@ from jaxtyping import PRNGKeyArray
 from .._experiment import Experiment
 from .._simulate import STATUS_MEANINGS, network_keys
 from ._loss import AbstractLoss, Trajectory, as_loss
-from ._observables import available_names, differentiable, expand_names
+from ._observe import available_names, differentiable, expand
 from ._params import Param, as_params, check_leaf, set_values
 
 
@@ -85,8 +85,8 @@ def _prepare(build, params, names):
     exp = build(params)
     if not isinstance(exp, Experiment):
         raise TypeError(
-            f"`build(params)` must return a sleepjax Experiment (e.g. "
-            f"susman.learning(opts, params, key)), got {type(exp).__name__}."
+            f"`build(params)` must return a sleepjax Experiment (a model "
+            f"protocol's result), got {type(exp).__name__}."
         )
     return eqx.tree_at(lambda e: e.observe, exp, differentiable(exp.observe, names))
 
@@ -117,7 +117,10 @@ def simulate_data(
     """
     if not isinstance(draws, int) or draws < 1:
         raise ValueError(f"`draws` must be an int >= 1, got {draws!r}.")
-    names = None if observables is None else expand_names(observables)
+    exp0 = build(params)
+    names = None
+    if observables is not None and isinstance(exp0, Experiment):
+        names = expand(exp0.observe, observables)
     exp = _prepare(build, params, names)
     keys = network_keys(key, draws)
     sims = jax.jit(
@@ -361,7 +364,6 @@ def _setup(
     """Validate everything (before compiling) and build the problem, the
     unconstrained starting points `(R, ...)` and the noise keys `(R, draws)`."""
     trainables = as_params(params, constraints)
-    loss = as_loss(Trajectory("memory") if loss is None else loss)
     if not isinstance(restarts, int) or restarts < 1:
         raise ValueError(f"`restarts` must be an int >= 1, got {restarts!r}.")
     if not spread >= 0:
@@ -379,6 +381,14 @@ def _setup(
             f"`build(params)` must return a sleepjax Experiment, got "
             f"{type(exp0).__name__}."
         )
+    if loss is None:
+        default = getattr(exp0.observe, "default_fit", ()) or available_names(
+            exp0.observe
+        )
+        if not default:
+            raise ValueError("give a `loss`: this experiment's observables name none.")
+        loss = Trajectory(default)
+    loss = as_loss(loss).resolve(exp0.observe)
     avail = available_names(exp0.observe)
     obs_names = loss.observables
     if obs_names is None:
@@ -573,16 +583,17 @@ def fit(
 
     **Arguments:**
 
-    - `build`: `params -> Experiment`, e.g.
-      `lambda p: susman.learning(opts, p, key, t_end=400.0)`. It must fix
+    - `build`: `params -> Experiment`, e.g. a protocol of a model with its
+      options, key and settings fixed. It must fix
       everything but the parameters (the structure key in particular).
-    - `params_in`: the parameter pytree (e.g. a `SusmanParams`) holding the
+    - `params_in`: the parameter pytree (e.g. a model's params) holding the
       starting values of the trainable parameters and the fixed values of the
       others.
     - `data`: a `FitData` (see `simulate_data`).
     - `params`: trainable parameters: paths (`"a_P"`,
       `"model.plasticity.beta"`), `Param`s, or a dict path → constraint.
-    - `loss`: `Trajectory(...)` (default: `Trajectory("memory")`),
+    - `loss`: `Trajectory(...)` (default: a `Trajectory` of the observables'
+      `default_fit` names),
       `SummaryStats(...)`, `CustomLoss(...)` or a callable
       `(ts, sim, data) -> scalar`.
     - `constraints`: dict path → constraint for parameters given as paths:

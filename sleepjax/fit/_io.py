@@ -92,9 +92,9 @@ def save_result(
     try:
         np.savez_compressed(stage / RESULT_FILE, **result_arrays(result))
         if figure:
-            from ._plot import plot_fit
+            from ..plot import _fit
 
-            fig = plot_fit(result) if figure is True else figure
+            fig = _fit.plot_fit(result) if figure is True else figure
             fig.savefig(stage / FIGURE_FILE, dpi=110)
             import matplotlib.pyplot as plt
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import copy
 from collections.abc import Callable, Mapping
 
 import equinox as eqx
@@ -10,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from ._observables import expand_names
+from ._observe import expand, families
 
 STATS = ("mean", "std")
 
@@ -36,8 +37,9 @@ class AbstractLoss(eqx.Module):
     a leading draw axis then a time axis: `sim[name]` is `(draws, T, ...)` for
     the simulated draws, `data[name]` `(data_draws, T, ...)`. Returns a scalar.
 
-    - `observables`: the names the loss reads (families such as `"memory"` are
-      expanded); `None` means every observable the experiment saves.
+    - `observables`: the names the loss reads, or names of families of the
+      experiment's observables (e.g. `"weights"` for w_mean, w_std), expanded
+      by `resolve`; `None` means every observable the experiment saves.
     - `draws`: how many noise draws are simulated per evaluation (`None`: as
       many as the data has, for matched noise).
     - `matched_noise`: simulate with the data's own noise keys (trajectory
@@ -50,6 +52,22 @@ class AbstractLoss(eqx.Module):
 
     @abc.abstractmethod
     def __call__(self, ts, sim: Mapping[str, Array], data: Mapping[str, Array]): ...
+
+    def resolve(self, observe) -> AbstractLoss:
+        """This loss with family names expanded by the experiment's
+        observables `observe` (called by `fit` before anything compiles)."""
+        if self.observables is None:
+            return self
+        return _replace(self, observables=expand(observe, self.observables))
+
+
+def _replace(loss, **fields):
+    """A copy of `loss` with static `fields` replaced (`eqx.tree_at` changes
+    leaves only)."""
+    new = copy.copy(loss)
+    for k, v in fields.items():
+        object.__setattr__(new, k, v)
+    return new
 
 
 def _scales(data, names, idx, scales, floor):
@@ -70,11 +88,14 @@ class _AbstractWeighted(AbstractLoss):
     t_min: float | None = eqx.field(static=True)
     t_max: float | None = eqx.field(static=True)
     weights: tuple[tuple[str, float], ...] = eqx.field(static=True)
+    given_weights: tuple[tuple[str, float], ...] = eqx.field(static=True)
     scales: tuple[tuple[str, float], ...] | None = eqx.field(static=True)
     floor: float = eqx.field(static=True)
 
     def _setup(self, observables, t_min, t_max, weights, scales, floor):
-        self.observables = expand_names(observables)
+        self.observables = (
+            (observables,) if isinstance(observables, str) else tuple(observables)
+        )
         if not self.observables:
             raise ValueError("a loss needs at least one observable.")
         if t_min is not None and t_max is not None and t_max < t_min:
@@ -82,22 +103,10 @@ class _AbstractWeighted(AbstractLoss):
         self.t_min = None if t_min is None else float(t_min)
         self.t_max = None if t_max is None else float(t_max)
         weights = dict(weights or {})
-        for nm in list(weights):
-            for x in expand_names(nm):
-                weights.setdefault(x, weights[nm])
-        bad = [
-            nm
-            for nm in weights
-            if nm not in self.observables and nm not in _families(self.observables)
-        ]
-        if bad:
-            raise ValueError(
-                f"weights given for {bad}, which the loss does not use "
-                f"({self.observables})."
-            )
         for nm, w in weights.items():
             if not w >= 0:
                 raise ValueError(f"weight of {nm!r} must be >= 0, got {w}.")
+        self.given_weights = tuple((nm, float(w)) for nm, w in weights.items())
         self.weights = tuple(
             (nm, float(weights.get(nm, 1.0))) for nm in self.observables
         )
@@ -105,6 +114,29 @@ class _AbstractWeighted(AbstractLoss):
         if floor <= 0:
             raise ValueError(f"`floor` must be > 0, got {floor}.")
         self.floor = float(floor)
+
+    def resolve(self, observe) -> _AbstractWeighted:
+        """Family names expanded (each member takes its family's weight)."""
+        fam = families(observe)
+        names = expand(observe, self.observables)
+        weights = {}
+        for nm, w in self.given_weights:  # a name's own weight beats its family's
+            if nm not in fam:
+                weights[nm] = w
+        for nm, w in self.given_weights:
+            for x in fam.get(nm, ()):
+                weights.setdefault(x, w)
+        used = set(names) | {f for f in fam if set(fam[f]) <= set(names)}
+        bad = [nm for nm, _ in self.given_weights if nm not in used]
+        if bad:
+            raise ValueError(
+                f"weights given for {bad}, which the loss does not use ({names})."
+            )
+        return _replace(
+            self,
+            observables=names,
+            weights=tuple((nm, weights.get(nm, 1.0)) for nm in names),
+        )
 
     def _terms(self, ts, sim, data, reduce):
         idx = time_mask(ts, self.t_min, self.t_max)
@@ -116,12 +148,6 @@ class _AbstractWeighted(AbstractLoss):
             s, d = reduce(sim[nm][:, idx]), reduce(jnp.asarray(data[nm])[:, idx])
             total = total + w * jnp.mean((s - d) ** 2) / sc[nm] ** 2
         return total
-
-
-def _families(names):
-    from ._observables import FAMILIES
-
-    return [f for f, members in FAMILIES.items() if set(members) <= set(names)]
 
 
 class Trajectory(_AbstractWeighted):
@@ -137,9 +163,10 @@ class Trajectory(_AbstractWeighted):
 
     **Arguments:**
 
-    - `observables`: names or families: `"memory"` (mem_re, mem_im),
-      `"weights"` (w_mean, w_std), `"rates"` (rate_mean, rate_std),
-      `"overlap"` (plane_overlap), `"coords"` (p_u, p_v), or single names.
+    - `observables`: names, or names of families that the experiment's
+      observables declare (for the Susman model: `"memory"` (mem_re,
+      mem_im), `"weights"` (w_mean, w_std), `"rates"`, `"overlap"`,
+      `"coords"`, `"plane"`, `"block"`).
     - `t_min`, `t_max`: time window (e.g. after a memory is inserted).
     - `weights`: dict name → weight (default 1).
     - `scales`: dict name → normalising scale (default: data RMS).
@@ -151,7 +178,7 @@ class Trajectory(_AbstractWeighted):
 
     def __init__(
         self,
-        observables=("memory",),
+        observables,
         *,
         t_min=None,
         t_max=None,
@@ -195,7 +222,7 @@ class SummaryStats(_AbstractWeighted):
 
     def __init__(
         self,
-        observables=("weights",),
+        observables,
         *,
         draws: int = 4,
         stats=("mean",),
@@ -255,7 +282,9 @@ class CustomLoss(AbstractLoss):
         if not callable(fn):
             raise TypeError(f"CustomLoss: `fn` must be callable, got {fn!r}.")
         self.fn = fn
-        self.observables = None if observables is None else expand_names(observables)
+        if isinstance(observables, str):
+            observables = (observables,)
+        self.observables = None if observables is None else tuple(observables)
         if draws is not None and (not isinstance(draws, int) or draws < 1):
             raise ValueError(f"CustomLoss: `draws` must be an int >= 1, got {draws!r}.")
         self.draws = draws if (draws is not None or matched_noise) else 1

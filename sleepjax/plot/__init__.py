@@ -1,4 +1,13 @@
-"""Figures and summary tables drawn from results stores."""
+"""Figures and summary tables drawn from results stores: the one home for
+plotting helpers (models' reports use them)."""
 
-from ._susman import REPORTS as REPORTS
-from ._susman import report as report
+from ._fit import plot_fit as plot_fit
+from ._sweep import open_results as open_results
+from ._sweep import plot_results as plot_results
+from ._view import TIME as TIME
+from ._view import StoreView as StoreView
+from ._view import band as band
+from ._view import format_table as format_table
+from ._view import plain_log as plain_log
+from ._view import report as report
+from ._view import spread as spread

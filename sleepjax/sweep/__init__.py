@@ -5,7 +5,6 @@
 - `sweep(cfg, out)`: run it into `out/results.zarr` (or in memory), resuming
   an interrupted run: a `SweepResult`.
 - `ResultStore`: the zarr v3 results store that xarray opens.
-- `add_plot_parser` / `plot_main`: the `sleepjax plot` command.
 
 See docs/sweep.md for the `[sweep]` syntax and how the work is cut.
 """
@@ -13,9 +12,6 @@ See docs/sweep.md for the `[sweep]` syntax and how the work is cut.
 from ._plan import Group as Group
 from ._plan import SweepPlan as SweepPlan
 from ._plan import validate_sweep as validate_sweep
-from ._plot import add_plot_parser as add_plot_parser
-from ._plot import plot_main as plot_main
-from ._plot import plot_results as plot_results
 from ._run import STORE_NAME as STORE_NAME
 from ._run import SweepResult as SweepResult
 from ._run import sweep as sweep

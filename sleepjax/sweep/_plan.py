@@ -17,17 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..config import (
-    OPTION_FIELDS,
-    PARAM_FIELDS,
-    PROTOCOLS,
-    ConfigError,
-    RunConfig,
-    check_param_value,
-    parse,
-    parse_protocol,
-    suggest,
-)
+from .._errors import ConfigError, suggest
+from ..config import RunConfig, check_used, parse
 
 SWEEP_KEYS = ("seeds", "grid", "zip", "random", "paired", "batch")
 DISTRIBUTIONS = ("uniform", "loguniform")
@@ -151,12 +142,12 @@ def _coord(values: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------- parsing
 def _valid_paths(cfg: RunConfig) -> tuple[list[str], set[str]]:
     """All sweepable paths and the numeric (vmappable) subset."""
-    spec = PROTOCOLS[cfg.protocol]
-    model = [f"model.{f}" for f in PARAM_FIELDS]
-    options = [f"model.{f}" for f in OPTION_FIELDS]
-    proto = [f"protocol.{k}" for k in spec.kwargs]
-    numeric = set(model) | {f"protocol.{k}" for k in spec.numeric}
-    return model + options + proto, numeric
+    proto = cfg.protocol_spec
+    model = [f"model.{f}" for f in cfg.spec.param_fields]
+    options = [f"model.{f}" for f in cfg.spec.option_fields]
+    kwargs = [f"protocol.{k}" for k in proto.kwargs]
+    numeric = set(model) | {f"protocol.{k}" for k in proto.numeric}
+    return model + options + kwargs, numeric
 
 
 def _flatten(table: Mapping[str, Any], where: str, *, leaf) -> dict[str, Any]:
@@ -223,13 +214,9 @@ class _Checker:
         if (path, repr(value)) in self._seen:
             return value
         try:
-            if section == "model" and key in PARAM_FIELDS:
-                check_param_value(key, value, where="[model]")
-            elif section == "protocol":
-                sec = dict(self.cfg.raw.get("protocol", {}))
-                sec[key] = value
-                parse_protocol(sec, self.cfg.options)
-            else:  # a structural model option
+            if section == "model" and key in self.cfg.spec.param_fields:
+                self.cfg.spec.check_param(key, value, where="[model]")
+            else:  # a protocol setting or a structural model option
                 parse(_override(self.cfg.raw, {path: value}))
         except ConfigError as e:
             raise _err(f"{where} {path!r}: value {value!r} is refused: {e}") from None
@@ -488,6 +475,8 @@ def validate_sweep(cfg: RunConfig) -> SweepPlan:
     else:
         groups.append(Group(0, {}, cfg))
 
+    swept = [p.partition(".")[2] for p in paths if p.startswith("model.")]
+    check_used(cfg, [g.config for g in groups], swept, where="swept")
     return SweepPlan(
         config=cfg,
         n_networks=n_networks,

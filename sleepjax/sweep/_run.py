@@ -84,6 +84,7 @@ class SweepResult:
     summary: dict[str, Any]
     data: dict[str, np.ndarray] | None
     wall_s: float
+    dims: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
     @property
     def store(self) -> ResultStore | None:
@@ -115,9 +116,7 @@ class SweepResult:
             return self.store.to_xarray()
         import xarray as xr
 
-        dims = _variable_dims(
-            self.plan.config, {k: v.shape[1:] for k, v in self.data.items()}
-        )
+        dims = self.dims
         coords = {"network": np.arange(self.plan.n_networks), "time": self.time}
         coords.update({k: ("network", v) for k, v in self.plan.coords().items()})
         data = {k: (("network", *dims[k]), v) for k, v in self.data.items()}
@@ -178,14 +177,14 @@ def _safe_devices(devices: list) -> list:
     return devices[:keep]
 
 
-def _variable_dims(cfg: RunConfig, shapes: dict[str, tuple]) -> dict[str, tuple]:
+def _variable_dims(observe, shapes: dict[str, tuple]) -> dict[str, tuple]:
     """Dimension names after `network` of each observable, from its shape
-    `(time, *extra)`."""
+    `(time, *extra)` and the observables' own names for them."""
     out = {}
     for name, shape in shapes.items():
         extra = tuple(shape)[1:]
-        if cfg.model == "susman" and len(extra) == 1:
-            names = ("plane",)  # SusmanObservables: one entry per memory plane
+        if hasattr(observe, "dims"):
+            names = tuple(observe.dims(name, len(extra)))
         else:
             names = tuple(f"{name}_dim{i}" for i in range(len(extra)))
         out[name] = ("time", *names)
@@ -282,7 +281,7 @@ class _Runner:
             raise ConfigError(
                 f"[sweep] the networks with {group.label()} cannot be built: {e}"
             ) from None
-        return ys, save_ts
+        return ys, save_ts, exp.observe
 
     def _cache_key(self, group: Group) -> str:
         # everything the compiled call depends on (not the chunking or [sweep])
@@ -466,17 +465,17 @@ def _sweep(plan: SweepPlan, out, *, overwrite, quiet, devices) -> SweepResult:
     # shapes of every group's outputs; they must agree (one store)
     shapes, save_ts = None, None
     for g in plan.groups:
-        ys, ts = runner.shapes(g)
+        ys, ts, observe = runner.shapes(g)
         sig = {k: (v.shape, str(v.dtype)) for k, v in ys.items()}
         if shapes is None:
-            shapes, save_ts, first = ys, ts, (g, sig)
+            shapes, save_ts, first, observe0 = ys, ts, (g, sig), observe
         elif sig != first[1] or not np.array_equal(ts, save_ts):
             raise ConfigError(
                 f"[sweep] the networks with {g.label()} save different outputs or "
                 f"save times than those with {first[0].label()}; sweep structural "
                 "parameters that keep the time grid (t_end, save_every) fixed."
             )
-    dims = _variable_dims(cfg, {k: v.shape for k, v in shapes.items()})
+    dims = _variable_dims(observe0, {k: v.shape for k, v in shapes.items()})
     variables = {
         name: VariableSpec(dims[name], tuple(s.shape), np.dtype(s.dtype))
         for name, s in shapes.items()
@@ -639,6 +638,7 @@ def _sweep(plan: SweepPlan, out, *, overwrite, quiet, devices) -> SweepResult:
         summary=summary,
         data=None if store is not None else memory,
         wall_s=0.0,
+        dims={k: v.dims for k, v in variables.items()},
     )
 
 

@@ -9,70 +9,16 @@ Failed networks (status ≠ 0) are left out and counted in the title.
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
 import numpy as np
 
-from ._store import ResultStore
+from .._errors import suggest
+from ..sweep import ResultStore
 
 MAX_LINES = 10
 MAX_CATEGORIES = 40
-
-
-def add_plot_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the `plot` command to an `argparse` subparsers object."""
-    p = subparsers.add_parser(
-        "plot",
-        help="plot an observable of a sweep against one or two swept parameters",
-        description=__doc__.split("\n\n", 1)[1],
-    )
-    p.add_argument("results", help="output folder of `sleepjax run` (or its .zarr)")
-    p.add_argument(
-        "--x", required=True, help="swept parameter: a path (model.noise) or its name"
-    )
-    p.add_argument("--y", help="a second swept parameter: draws a heatmap")
-    p.add_argument("--var", required=True, help="observable, e.g. mem_im or w_std")
-    p.add_argument(
-        "--time", default="last", help="a time (nearest save time) or 'last'"
-    )
-    p.add_argument(
-        "--isel",
-        action="append",
-        default=[],
-        metavar="DIM=K",
-        help="index along another dimension of the observable (default 0), "
-        "e.g. plane=1",
-    )
-    p.add_argument(
-        "--sel",
-        action="append",
-        default=[],
-        metavar="PARAM=VALUE",
-        help="keep only networks with this parameter value (repeatable)",
-    )
-    p.add_argument("--abs", action="store_true", help="plot the absolute value")
-    p.add_argument("--out", required=True, help="figure file (.png, .pdf, .svg)")
-    p.set_defaults(func=plot_main)
-    return p
-
-
-def plot_main(args: argparse.Namespace) -> int:
-    """Entry point of `sleepjax plot`; returns 0 (raises ValueError on bad input)."""
-    out = plot_results(
-        args.results,
-        x=args.x,
-        y=args.y,
-        var=args.var,
-        time=args.time,
-        isel=args.isel,
-        sel=args.sel,
-        absolute=args.abs,
-        out=args.out,
-    )
-    print(f"figure: {out}")
-    return 0
 
 
 def open_results(path: str | Path) -> ResultStore:
@@ -92,8 +38,6 @@ def _resolve(store: ResultStore, name: str, what: str) -> str:
     hits = [c for c in coords if c.rpartition(".")[2] == name]
     if len(hits) == 1:
         return hits[0]
-    from ..config import suggest
-
     valid = [c for c in coords]
     raise ValueError(
         f"{what} {name!r} is not a swept parameter of this sweep"
@@ -136,8 +80,6 @@ def _time_index(times: np.ndarray, spec: str) -> int:
 
 def _values(store: ResultStore, var: str, time, isel) -> tuple[np.ndarray, str]:
     if var not in store.variables:
-        from ..config import suggest
-
         names = sorted(store.variables)
         raise ValueError(
             f"no observable {var!r}{suggest(var, names)}; this sweep saved "
