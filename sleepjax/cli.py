@@ -74,31 +74,80 @@ def cmd_run(args) -> int:
     return 0
 
 
-def demo_config(seeds: int, n: int, t_insert: float, t_end: float):
-    """The demo: 3 homeostasis rules × {real, imaginary} × seeds, erosion."""
+def _demo_file() -> dict:
     import tomllib
 
+    return tomllib.loads(DEMO_CONFIG.read_text())
+
+
+def _get(raw: dict, path: str):
+    section, _, key = path.partition(".")
+    return raw[section][key]
+
+
+def _set(raw: dict, path: str, value) -> None:
+    section, _, key = path.partition(".")
+    raw.setdefault(section, {})[key] = value
+
+
+def demo_config(**values):
+    """The demo's config (`sleepjax/data/demo.toml`), with the `[demo]`
+    options in `values` (by option name, `-` as `_`) applied and its save grid
+    derived: about `[demo.saves] points` saves over the horizon, each a whole
+    number of steps."""
     from .config import parse
 
-    raw = tomllib.loads(DEMO_CONFIG.read_text())
-    raw["model"]["n"] = n
-    raw["protocol"]["t_insert"] = t_insert
-    raw["protocol"]["t_end"] = t_end
-    dt = raw["model"]["dt"]
-    raw["protocol"]["save_every"] = max(1, round(t_end / 60 / dt)) * dt
-    raw["sweep"]["seeds"] = seeds
+    raw = _demo_file()
+    demo = raw.pop("demo")
+    for flag, (path, _, _) in demo["options"].items():
+        v = values.get(flag.replace("-", "_"))
+        if v is not None:
+            _set(raw, path, v)
+    saves = demo.get("saves")
+    if saves:
+        step = _get(raw, saves["step"])
+        every = max(1, round(_get(raw, saves["horizon"]) / saves["points"] / step))
+        _set(raw, saves["every"], every * step)
     return parse(raw)
 
 
 def cmd_demo(args) -> int:
-    cfg = demo_config(args.seeds, args.n, args.t_insert, args.t_end)
-    print(
-        f"sleepjax demo: erosion of real vs imaginary memories under 3 homeostasis "
-        f"rules, {args.seeds} seeds each, N = {args.n}, t = 0..{args.t_end:g} "
-        f"(memory inserted at {args.t_insert:g})."
-    )
+    demo = _demo_file()["demo"]
+    values = {k: v for k, v in vars(args).items() if k not in _DEMO_RESERVED}
+    cfg = demo_config(**values)
+    shown = ", ".join(f"{k.replace('_', '-')} {v}" for k, v in values.items() if v)
+    print(f"sleepjax demo: {demo['description']} ({shown or 'defaults'}).")
     execute(cfg, Path(args.out), overwrite=args.overwrite, quiet=args.quiet)
     return 0
+
+
+_DEMO_RESERVED = {"out", "overwrite", "quiet", "func", "command"}
+
+
+def add_demo_parser(sub) -> argparse.ArgumentParser:
+    """The `demo` sub-command; its options come from the demo config's
+    `[demo.options]` table (defaults: the config's own values)."""
+    raw = _demo_file()
+    demo = raw["demo"]
+    d = sub.add_parser(
+        "demo",
+        help="the main job: a small real sweep with its figure (minutes)",
+        description=f"sleepjax demo: {demo['description']}. Writes results.zarr, "
+        "figure.png and summary.txt into --out.",
+    )
+    d.add_argument("--out", default="sleepjax-demo", help="output folder")
+    types = {"int": int, "float": float, "str": str}
+    for flag, (path, kind, text) in demo["options"].items():
+        d.add_argument(
+            f"--{flag}",
+            type=types[kind],
+            default=None,
+            help=f"{text} (sets {path}; default {_get(raw, path)})",
+        )
+    d.add_argument("--overwrite", action="store_true", help="replace an earlier run")
+    d.add_argument("--quiet", action="store_true", help="no progress bar")
+    d.set_defaults(func=cmd_demo)
+    return d
 
 
 # ----------------------------------------------------------------------- fit
@@ -185,7 +234,9 @@ def add_plot_parser(sub) -> argparse.ArgumentParser:
         "--x", required=True, help="swept parameter: a path (model.noise) or its name"
     )
     p.add_argument("--y", help="a second swept parameter: draws a heatmap")
-    p.add_argument("--var", required=True, help="observable, e.g. mem_im or w_std")
+    p.add_argument(
+        "--var", required=True, help="observable (a data variable of the store)"
+    )
     p.add_argument(
         "--time", default="last", help="a time (nearest save time) or 'last'"
     )
@@ -272,15 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"sleepjax {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    d = sub.add_parser("demo", help="a small real sweep: erosion of memories (minutes)")
-    d.add_argument("--out", default="sleepjax-demo", help="output folder")
-    d.add_argument("--seeds", type=int, default=16)
-    d.add_argument("--n", type=int, default=64, help="neurons per network")
-    d.add_argument("--t-insert", type=float, default=1000.0)
-    d.add_argument("--t-end", type=float, default=3000.0)
-    d.add_argument("--overwrite", action="store_true")
-    d.add_argument("--quiet", action="store_true", help="no progress bar")
-    d.set_defaults(func=cmd_demo)
+    add_demo_parser(sub)
 
     r = sub.add_parser("run", help="run a TOML config (a protocol, optionally a sweep)")
     r.add_argument("config", help="TOML configuration file")

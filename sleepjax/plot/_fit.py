@@ -6,26 +6,11 @@ import math
 
 import numpy as np
 
-_LABELS = {
-    "mem_re": "Re λ_mem",
-    "mem_im": "Im λ_mem",
-    "mem_proj": "memory projection",
-    "plane_overlap": "plane overlap",
-    "p_u": "p_u",
-    "p_v": "p_v",
-    "w_plane": "W in memory plane",
-    "w_mean": "mean W",
-    "w_std": "std W",
-    "rate_mean": "mean rate",
-    "rate_std": "std rate",
-}
-# Labels of the components `_curves` keeps (first plane).
-_COMPONENTS = {"w_plane": ("uu", "uv", "vu", "vv")}
-
 
 def _curves(a, k: int = 4):
     """(draws, T, ...) → (T, ≤k) for plotting: the first draw, the first `k`
-    components (e.g. the first plane; the 2×2 entries of `w_plane`)."""
+    components (e.g. the first entry along a plane axis; the entries of a
+    small matrix)."""
     a = np.asarray(a)[0]
     a = a.reshape(a.shape[0], -1)
     return a[:, : min(k, a.shape[1])]
@@ -48,6 +33,7 @@ def plot_fit(result, *, restart: int | None = None, max_panels: int = 8):
     from matplotlib.lines import Line2D
 
     r = result.best if restart is None else restart
+    labels = dict(getattr(result, "labels", None) or {})
     obs = list(result.target)[:max_panels]
     n = len(obs) + 2
     rows = math.ceil(n / 4)
@@ -69,11 +55,10 @@ def plot_fit(result, *, restart: int | None = None, max_panels: int = 8):
             ax.plot(ts, tgt[:, c], "-", color=col, lw=4, alpha=0.3)
             ax.plot(ts, ini[:, c], ":", color="0.5", lw=1)
             ax.plot(ts, fit[:, c], "--", color="C3" if one else col, lw=1.5)
-        title = _LABELS.get(nm, nm)
-        comps = _COMPONENTS.get(nm)
-        if not one and comps is not None:
+        title = labels.get(nm, nm)
+        if not one:
             handles = [
-                Line2D([], [], color=f"C{c}", lw=2, label=comps[c])
+                Line2D([], [], color=f"C{c}", lw=2, label=f"component {c}")
                 for c in range(tgt.shape[1])
             ]
             ax.legend(handles=handles, fontsize=7, ncol=2, loc="best")

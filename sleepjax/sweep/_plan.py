@@ -12,13 +12,15 @@ import copy
 import dataclasses
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import equinox as eqx
 import numpy as np
 
 from .._errors import ConfigError, suggest
-from ..config import RunConfig, check_used, parse
+from ..config import RunConfig, RunSettings, check_used, parse
+from ._store import _jsonable as jsonable
 
 SWEEP_KEYS = ("seeds", "grid", "zip", "random", "paired", "batch")
 DISTRIBUTIONS = ("uniform", "loguniform")
@@ -39,17 +41,57 @@ class Group:
 
     - `index`: position in `SweepPlan.groups`.
     - `static`: `{path: value}` of the structural (non-vmapped) swept paths.
-    - `config`: the run config with those values applied (validated).
+    - `config`: the run config with those values applied (validated), or
+      `None` for a Python sweep.
+    - `make`: for a Python sweep, `(numeric, key) -> Experiment`.
     """
 
     index: int
     static: dict[str, Any]
-    config: RunConfig
+    config: RunConfig | None
+    make: Callable | None = None
 
     def label(self) -> str:
         if not self.static:
             return "all networks"
         return ", ".join(f"{k}={v}" for k, v in self.static.items())
+
+    def experiment(self, numeric: Mapping[str, Any], key):
+        """The `Experiment` of one network: `numeric` holds its values of the
+        vmapped paths (`model.<param>`, `protocol.<setting>`)."""
+        if self.make is not None:
+            return self.make(numeric, key)
+        cfg = self.config
+        params = cfg.default_params()
+        model = [p for p in numeric if p.startswith("model.")]
+        if model:
+            params = eqx.tree_at(
+                lambda q: [getattr(q, m.partition(".")[2]) for m in model],
+                params,
+                [numeric[m] for m in model],
+            )
+        kw = {
+            p.partition(".")[2]: v
+            for p, v in numeric.items()
+            if p.startswith("protocol.")
+        }
+        return cfg.build(params, key, protocol_kwargs=kw)
+
+    def cache_key(self) -> str | None:
+        """What the compiled call depends on besides the plan (`None`: do not
+        reuse compiled calls across sweeps)."""
+        if self.config is None:
+            return None
+        g = self.config
+        return repr(
+            (
+                g.model,
+                g.options,
+                sorted(g.params.items()),
+                g.protocol,
+                sorted(g.protocol_kwargs.items()),
+            )
+        )
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -64,7 +106,10 @@ class SweepPlan:
 
     **Fields:**
 
-    - `config`: the validated `RunConfig`.
+    - `config`: the validated `RunConfig` (`None` for a Python sweep).
+    - `run`: how to run (seed, solver, PRNG, chunking, precision).
+    - `store_config`: the JSON description stored with the results (its hash
+      decides whether a store can be resumed).
     - `n_networks`, `seeds`, `paired`, `batch` (`None`: platform default).
     - `paths`: swept parameter paths (`"model.beta"`, `"protocol.code"`).
     - `kinds`: `{path: "grid" | "zip" | "random"}`.
@@ -77,7 +122,9 @@ class SweepPlan:
     - `cell`: per-network index of its grid/zip combination (summary rows).
     """
 
-    config: RunConfig
+    config: RunConfig | None
+    run: RunSettings
+    store_config: dict
     n_networks: int
     seeds: int
     paired: bool
@@ -479,6 +526,8 @@ def validate_sweep(cfg: RunConfig) -> SweepPlan:
     check_used(cfg, [g.config for g in groups], swept, where="swept")
     return SweepPlan(
         config=cfg,
+        run=cfg.run,
+        store_config=jsonable(cfg.raw, "config"),
         n_networks=n_networks,
         seeds=seeds,
         paired=paired,

@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -45,7 +44,6 @@ from ._store import (
     VariableSpec,
     _hash_json,
     _is_store_dir,
-    _jsonable,
 )
 from ._summary import final_values, format_summary, summarize, summary_variables
 
@@ -222,36 +220,26 @@ def _hms(seconds: float) -> str:
 class _Runner:
     def __init__(self, plan: SweepPlan, devices: list):
         self.plan = plan
-        self.cfg = plan.config
+        self.run = plan.run
         self.devices = devices
         self.mesh = Mesh(np.array(devices), (_AXIS,))
         self.sharding = NamedSharding(self.mesh, P(_AXIS))
         self.platform = devices[0].platform
-        self.dtype = np.float64 if self.cfg.run.float64 else np.float32
-        self.root = jr.key(self.cfg.run.seed, impl=self.cfg.run.prng)
-        self.solver = self.cfg.run.solver_object()
-        self.budget = self.cfg.run.memory_budget_mb * 2**20
+        self.dtype = np.float64 if self.run.float64 else np.float32
+        self.root = jr.key(self.run.seed, impl=self.run.prng)
+        self.solver = self.run.solver_object()
+        self.budget = self.run.memory_budget_mb * 2**20
         self.compile_s = 0.0
+        self._local: dict[int, tuple[Any, int]] = {}
 
     # ------------------------------------------------ one network, one group
     def _one(self, group: Group):
-        gcfg = group.config
-        model = [p for p in self.plan.numeric if p.startswith("model.")]
-        proto = [p for p in self.plan.numeric if p.startswith("protocol.")]
         root, solver = self.root, self.solver
 
         def one(numeric: dict, index):
             key = jr.fold_in(root, index)
             k_init, k_noise = jr.split(key)
-            params = gcfg.default_params()
-            if model:
-                params = eqx.tree_at(
-                    lambda p: [getattr(p, m.partition(".")[2]) for m in model],
-                    params,
-                    [numeric[m] for m in model],
-                )
-            kw = {p.partition(".")[2]: numeric[p] for p in proto}
-            exp = gcfg.build(params, k_init, protocol_kwargs=kw)
+            exp = group.experiment(numeric, k_init)
             sim = exp.run(k_noise, solver=solver)
             return _finish(sim.ys, sim.status)
 
@@ -273,7 +261,10 @@ class _Runner:
         index = jax.ShapeDtypeStruct((), np.uint32)
         try:
             exp = jax.eval_shape(
-                lambda: group.config.build(None, jr.key(0, impl=self.cfg.run.prng))
+                lambda: group.experiment(
+                    {p: jnp.zeros((), self.dtype) for p in self.plan.numeric},
+                    jr.key(0, impl=self.run.prng),
+                )
             )
             save_ts = np.asarray(exp.save_ts, dtype=np.float64)
             ys, _ = jax.eval_shape(one, numeric, index)
@@ -283,16 +274,15 @@ class _Runner:
             ) from None
         return ys, save_ts, exp.observe
 
-    def _cache_key(self, group: Group) -> str:
+    def _cache_key(self, group: Group) -> str | None:
         # everything the compiled call depends on (not the chunking or [sweep])
-        g, run = group.config, group.config.run
+        base = group.cache_key()
+        if base is None:
+            return None
+        run = self.run
         return repr(
             (
-                g.model,
-                g.options,
-                sorted(g.params.items()),
-                g.protocol,
-                sorted(g.protocol_kwargs.items()),
+                base,
                 (run.seed, run.prng, run.solver, run.substeps, run.float64),
                 run.memory_budget_mb,
                 self.plan.numeric,
@@ -304,8 +294,10 @@ class _Runner:
     def compiled(self, gi: int):
         """The compiled call of group `gi` and its per-device batch (cached)."""
         group = self.plan.groups[gi]
+        if gi in self._local:
+            return self._local[gi]
         key = self._cache_key(group)
-        if key in _COMPILED:
+        if key is not None and key in _COMPILED:
             return _COMPILED[key]
         pinned = self.plan.batch is not None
         batch = self.plan.batch or DEFAULT_BATCH.get(
@@ -338,6 +330,9 @@ class _Runner:
             if need is None or need <= self.budget or pinned or batch == 1:
                 break
             batch = max(1, batch // 2)  # deterministic: depends on config only
+        if key is None:
+            self._local[gi] = (compiled, batch)
+            return compiled, batch
         if len(_COMPILED) >= _COMPILED_MAX:
             _COMPILED.pop(next(iter(_COMPILED)))
         _COMPILED[key] = (compiled, batch)
@@ -419,7 +414,7 @@ def _device_text(devices) -> str:
 
 
 # ---------------------------------------------------------------- the API
-def sweep(
+def sweep_config(
     cfg: RunConfig,
     out: str | Path | None,
     *,
@@ -427,7 +422,8 @@ def sweep(
     quiet: bool = False,
     devices=None,
 ) -> SweepResult:
-    """Run every network of `cfg`'s sweep and store the results.
+    """Run every network of `cfg`'s sweep and store the results (the TOML
+    path of `sleepjax.sweep.sweep`).
 
     **Arguments:**
 
@@ -445,21 +441,24 @@ def sweep(
 
     **Returns:** a `SweepResult`.
     """
+    return run_plan(
+        validate_sweep(cfg), out, overwrite=overwrite, quiet=quiet, devices=devices
+    )
+
+
+def run_plan(
+    plan: SweepPlan, out, *, overwrite=False, quiet=False, devices=None
+) -> SweepResult:
+    """Run a validated `SweepPlan` (from a config or from Python)."""
     t_start = time.perf_counter()
-    plan = validate_sweep(cfg)
     devs = _safe_devices(_devices(devices))
-    with jax.enable_x64(bool(cfg.run.float64)):
+    with jax.enable_x64(bool(plan.run.float64)):
         result = _sweep(plan, out, overwrite=overwrite, quiet=quiet, devices=devs)
     result.wall_s = time.perf_counter() - t_start
     return result
 
 
-def _store_config(cfg: RunConfig) -> dict[str, Any]:
-    return _jsonable(cfg.raw, "config")
-
-
 def _sweep(plan: SweepPlan, out, *, overwrite, quiet, devices) -> SweepResult:
-    cfg = plan.config
     runner = _Runner(plan, devices)
 
     # shapes of every group's outputs; they must agree (one store)
@@ -491,8 +490,8 @@ def _sweep(plan: SweepPlan, out, *, overwrite, quiet, devices) -> SweepResult:
 
     store = None
     path = None
-    config = _store_config(cfg)
-    chunk = cfg.run.chunk_size or _auto_chunk_size(
+    config = plan.store_config
+    chunk = plan.run.chunk_size or _auto_chunk_size(
         plan.n_networks, default_batch * ndev, bytes_per_net, runner.budget
     )
     pi, pc = jax.process_index(), jax.process_count()
