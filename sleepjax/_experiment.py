@@ -87,7 +87,6 @@ class Experiment(eqx.Module):
         `solver`, `adjoint` and `brownian` apply to continuous models; a
         discrete model takes none of them (the default Euler solver is
         accepted and ignored)."""
-        saveat = diffrax.SaveAt(ts=jnp.asarray(self.save_ts), fn=self.observe)
         if self.discrete:
             if isinstance(solver, MultirateEuler) or brownian is not None:
                 raise ValueError(
@@ -101,9 +100,11 @@ class Experiment(eqx.Module):
                 t1=self.t1,
                 dt=self.dt,
                 key=key,
-                saveat=saveat,
+                save_ts=np.asarray(self.save_ts),
+                fn=self.observe,
                 events=self.events,
             )
+        saveat = diffrax.SaveAt(ts=jnp.asarray(self.save_ts), fn=self.observe)
         return simulate(
             self.model,
             self.state0,

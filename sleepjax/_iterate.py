@@ -15,30 +15,33 @@ from ._simulate import Simulation, check_events, run_status
 from ._system import AbstractMap
 
 
-def _save_plan(saveat, t0: float, t1: float, dt: float, steps: int):
-    """(step indices to save at, their times, fn) from a `diffrax.SaveAt`."""
-    if saveat is None:
-        saveat = diffrax.SaveAt(t1=True)
+def _from_saveat(saveat):
+    """(times, fn) from a `diffrax.SaveAt` (made outside `jit`: its times must
+    be concrete)."""
     if not isinstance(saveat, diffrax.SaveAt):
         raise TypeError(f"`saveat` must be a diffrax.SaveAt, got {saveat!r}.")
     sub = saveat.subs
     if not isinstance(sub, diffrax.SubSaveAt):
         raise ValueError("iterate: `saveat` with several `subs` is not supported.")
-    if sub.steps or saveat.dense:
+    if sub.steps or saveat.dense or sub.t0 or sub.t1:
         raise ValueError(
-            "iterate saves at given times only: use SaveAt(ts=...) (and/or "
-            "t0/t1), not steps=True or dense=True."
+            "iterate saves at given times only: use save_ts=... (or SaveAt(ts=...))."
         )
-    times = []
-    if sub.t0:
-        times.append(t0)
-    if sub.ts is not None:
-        times.extend(float(t) for t in np.asarray(sub.ts).ravel())
-    if sub.t1:
-        times.append(t1)
-    if not times:
-        raise ValueError("iterate: `saveat` saves nothing; give ts, t0 or t1.")
-    ts = np.asarray(times, dtype=np.float64)
+    try:
+        ts = None if sub.ts is None else np.asarray(sub.ts)
+    except jax.errors.TracerArrayConversionError:
+        raise ValueError(
+            "iterate needs concrete save times: pass save_ts=numpy array (a "
+            "SaveAt made inside jit holds traced times)."
+        ) from None
+    return ts, sub.fn
+
+
+def _save_plan(save_ts, t0: float, t1: float, dt: float, steps: int):
+    """Step indices to save at, and their times."""
+    ts = np.asarray([t1] if save_ts is None else save_ts, dtype=np.float64).ravel()
+    if ts.size == 0:
+        raise ValueError("iterate: `save_ts` is empty.")
     k = (ts - t0) / dt
     idx = np.round(k).astype(np.int64)
     off = np.abs(k - idx) > 1e-6 * np.maximum(1.0, np.abs(k))
@@ -51,8 +54,7 @@ def _save_plan(saveat, t0: float, t1: float, dt: float, steps: int):
         )
     if np.any(np.diff(idx) < 0):
         raise ValueError("iterate: save times must be increasing.")
-    fn = sub.fn
-    return idx, ts, fn
+    return idx, ts
 
 
 def iterate(
@@ -63,6 +65,8 @@ def iterate(
     t1: float,
     dt: float,
     key: PRNGKeyArray | None = None,
+    save_ts=None,
+    fn=None,
     saveat: diffrax.SaveAt | None = None,
     events=(),
     checkpoint: bool = False,
@@ -83,10 +87,13 @@ def iterate(
       must be a whole number.
     - `key`: PRNG key of the run (any implementation). Default: a fixed key,
       for maps that draw no random numbers.
-    - `saveat`: a `diffrax.SaveAt` with `ts` (on the step grid), `t0`, `t1`
-      and `fn(t, state, model)` for summaries. Default: the final state only.
-      A save at $t_k$ sees the state after $k$ steps, before any event at
-      $t_k$.
+    - `save_ts`: save times (on the step grid, increasing; concrete values,
+      e.g. a NumPy array). Default: `t1` only. A save at $t_k$ sees the
+      state after $k$ steps, before any event at $t_k$.
+    - `fn`: `fn(t, state, model)` gives what is saved (a summary); default:
+      the whole state.
+    - `saveat`: instead of `save_ts` and `fn`, a `diffrax.SaveAt(ts=..., fn=...)`
+      made outside `jit`.
     - `events`: jumps applied at given grid times (`sleepjax.protocols`).
     - `checkpoint`: recompute each step in the backward pass instead of
       storing its intermediates (less memory for gradients through long runs).
@@ -103,7 +110,11 @@ def iterate(
     model.check_state(state0)
     events = tuple(events)
     check_events(events, t0, t1, dt)
-    idx, save_times, fn = _save_plan(saveat, t0, t1, dt, steps)
+    if saveat is not None:
+        if save_ts is not None or fn is not None:
+            raise ValueError("iterate: give `saveat` or `save_ts`/`fn`, not both.")
+        save_ts, fn = _from_saveat(saveat)
+    idx, save_times = _save_plan(save_ts, t0, t1, dt, steps)
     key = jr.key(0) if key is None else key
     ev_steps = [int(round((ev.time - t0) / dt)) for ev in events]
 

@@ -62,7 +62,7 @@ def unregister(name: str) -> None:
     _MODELS.pop(name, None)
 
 
-def models() -> dict[str, ModelSpec]:
+def registered_models() -> dict[str, ModelSpec]:
     """Every registered model, by name."""
     _load_entry_points()
     return dict(_MODELS)

@@ -123,11 +123,13 @@ class AbstractObservables(eqx.Module):
       when it already is.
     - `families`: named groups of observables (e.g. "weights": w_mean, w_std)
       usable wherever a loss takes names; `default_fit`: the names a fit reads
-      when none are given.
+      when none are given; `headline`: the names a sweep's summary table shows
+      first.
     """
 
     families: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     default_fit: ClassVar[tuple[str, ...]] = ()
+    headline: ClassVar[tuple[str, ...]] = ()
     units: ClassVar[Mapping[str, tuple[str, str, str]]] = {}
 
     @abc.abstractmethod

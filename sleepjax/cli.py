@@ -283,11 +283,11 @@ def plot_main(args: argparse.Namespace) -> int:
 # -------------------------------------------------------------------- models
 def describe_models() -> str:
     """Every registered model: title, protocols, options and parameters."""
-    from ._registry import models
+    from ._registry import registered_models
     from ._spec import default_value
 
     lines = []
-    for name, spec in sorted(models().items()):
+    for name, spec in sorted(registered_models().items()):
         lines.append(f"{name}{' (default)' if spec.default else ''}: {spec.title}")
         lines.append("  protocols:")
         for pn, proto in spec.protocols.items():

@@ -195,8 +195,8 @@ def test_gradient_every_rule_every_parameter_vs_finite_differences(x64):
     n = 6
     true, planes = _all_rules(n, jnp.float64)
     state0 = true.init(jr.key(4), W=0.8 * jr.normal(jr.key(5), (n, n)) / np.sqrt(n))
-    obs = sf.FitObservables(
-        planes, names=("w_plane", "w_std", "w_mean", "rate_mean", "rate_std", "p_u")
+    obs = S.SusmanObservables(
+        planes, only=("w_plane", "w_std", "w_mean", "rate_mean", "rate_std", "p_u")
     )
 
     def build(model):

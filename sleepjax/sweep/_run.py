@@ -20,24 +20,28 @@ its global index `i` (as `sleepjax.network_keys`), never its place in a call.
 from __future__ import annotations
 
 import dataclasses
-import math
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import jax
-import jax.numpy as jnp
-import jax.random as jr
-import jax.tree_util as jtu
 import numpy as np
-from jax.sharding import Mesh, NamedSharding
-from jax.sharding import PartitionSpec as P
 
-from .._simulate import NONFINITE, OK
 from ..config import ConfigError, RunConfig
-from ._plan import Group, SweepPlan, validate_sweep
+from ._plan import SweepPlan, validate_sweep
+from ._runner import (
+    DEFAULT_BATCH,
+    DEFAULT_BATCH_ACCELERATOR,
+    _auto_chunk_size,
+    _device_text,
+    _devices,
+    _hms,
+    _log,
+    _Runner,
+    _safe_devices,
+    _variable_dims,
+)
 from ._store import (
     ResultStore,
     StoreConfigMismatch,
@@ -48,15 +52,6 @@ from ._store import (
 from ._summary import final_values, format_summary, summarize, summary_variables
 
 STORE_NAME = "results.zarr"
-#: networks integrated together per device in one call, by platform
-DEFAULT_BATCH = {"cpu": 8}
-DEFAULT_BATCH_ACCELERATOR = 512
-#: the automatic chunk size aims at about this many chunks (resume granularity)
-TARGET_CHUNKS = 64
-_AXIS = "network"
-#: compiled calls, reused by later sweeps of the same structure in this process
-_COMPILED: dict[str, tuple[Any, int]] = {}
-_COMPILED_MAX = 16
 
 
 @dataclasses.dataclass(eq=False)
@@ -129,290 +124,6 @@ class SweepResult:
         )
 
 
-# ------------------------------------------------------------------ helpers
-def _devices(devices) -> list:
-    local = jax.local_devices()
-    if devices is None:
-        return list(local)
-    if isinstance(devices, int) and not isinstance(devices, bool):
-        if not 1 <= devices <= len(local):
-            raise ValueError(
-                f"devices={devices}: this process has {len(local)} local device(s)."
-            )
-        return list(local[:devices])
-    devices = list(devices)
-    if not devices:
-        raise ValueError("devices must not be empty.")
-    return devices
-
-
-def _cpu_pool_threads() -> int:
-    """Threads of XLA's CPU thread pool (as the CPU client sizes it)."""
-    for var in ("PJRT_NPROC", "NPROC"):
-        value = os.environ.get(var, "").strip()
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    return os.cpu_count() or 1
-
-
-def _safe_devices(devices: list) -> list:
-    """On a CPU host split into several XLA devices, every device runs its
-    program on a thread of one shared pool, and jaxlib's batched LAPACK
-    kernels (eig in the observables) wait for helper tasks on that same pool:
-    with as many devices as threads, all threads can wait at once (deadlock).
-    Use fewer devices then; results do not depend on the device count."""
-    if len(devices) < 2 or devices[0].platform != "cpu":
-        return devices
-    threads = _cpu_pool_threads()
-    if len(devices) < threads:
-        return devices
-    keep = max(1, threads - 1)
-    _log(
-        f"using {keep} of {len(devices)} CPU devices: XLA's CPU thread pool has "
-        f"{threads} thread(s), and LAPACK calls can deadlock when every thread runs "
-        f"a device. Set NPROC={len(devices) + 1} before starting Python to use all."
-    )
-    return devices[:keep]
-
-
-def _variable_dims(observe, shapes: dict[str, tuple]) -> dict[str, tuple]:
-    """Dimension names after `network` of each observable, from its shape
-    `(time, *extra)` and the observables' own names for them."""
-    out = {}
-    for name, shape in shapes.items():
-        extra = tuple(shape)[1:]
-        if hasattr(observe, "dims"):
-            names = tuple(observe.dims(name, len(extra)))
-        else:
-            names = tuple(f"{name}_dim{i}" for i in range(len(extra)))
-        out[name] = ("time", *names)
-    return out
-
-
-def _finish(ys: dict, status):
-    """Mark non-finite outputs as status 2 and NaN-mask failed networks."""
-    finite = jnp.array(True)
-    for y in jtu.tree_leaves(ys):
-        if jnp.issubdtype(y.dtype, jnp.inexact):
-            finite = finite & jnp.all(jnp.isfinite(y))
-    status = jnp.where((status == OK) & ~finite, NONFINITE, status).astype(jnp.int8)
-
-    def mask(y):
-        if jnp.issubdtype(y.dtype, jnp.inexact):
-            return jnp.where(status == OK, y, jnp.nan)
-        return y
-
-    return jtu.tree_map(mask, ys), status
-
-
-def _log(msg: str) -> None:
-    print(f"[sweep] {msg}", file=sys.stderr, flush=True)
-
-
-def _hms(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    s = int(round(seconds))
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
-
-
-# ------------------------------------------------------------------- runner
-class _Runner:
-    def __init__(self, plan: SweepPlan, devices: list):
-        self.plan = plan
-        self.run = plan.run
-        self.devices = devices
-        self.mesh = Mesh(np.array(devices), (_AXIS,))
-        self.sharding = NamedSharding(self.mesh, P(_AXIS))
-        self.platform = devices[0].platform
-        self.dtype = np.float64 if self.run.float64 else np.float32
-        self.root = jr.key(self.run.seed, impl=self.run.prng)
-        self.solver = self.run.solver_object()
-        self.budget = self.run.memory_budget_mb * 2**20
-        self.compile_s = 0.0
-        self._local: dict[int, tuple[Any, int]] = {}
-
-    # ------------------------------------------------ one network, one group
-    def _one(self, group: Group):
-        root, solver = self.root, self.solver
-
-        def one(numeric: dict, index):
-            key = jr.fold_in(root, index)
-            k_init, k_noise = jr.split(key)
-            exp = group.experiment(numeric, k_init)
-            sim = exp.run(k_noise, solver=solver)
-            return _finish(sim.ys, sim.status)
-
-        return one
-
-    def _abstract_args(self, size: int):
-        """Shapes of one call's inputs: numeric values and network indices."""
-        sh = self.sharding
-        numeric = {
-            p: jax.ShapeDtypeStruct((size,), self.dtype, sharding=sh)
-            for p in self.plan.numeric
-        }
-        return numeric, jax.ShapeDtypeStruct((size,), np.uint32, sharding=sh)
-
-    def shapes(self, group: Group):
-        """Output shapes of one network and its save times (tracing only)."""
-        one = self._one(group)
-        numeric = {p: jax.ShapeDtypeStruct((), self.dtype) for p in self.plan.numeric}
-        index = jax.ShapeDtypeStruct((), np.uint32)
-        try:
-            exp = jax.eval_shape(
-                lambda: group.experiment(
-                    {p: jnp.zeros((), self.dtype) for p in self.plan.numeric},
-                    jr.key(0, impl=self.run.prng),
-                )
-            )
-            save_ts = np.asarray(exp.save_ts, dtype=np.float64)
-            ys, _ = jax.eval_shape(one, numeric, index)
-        except (ValueError, TypeError) as e:
-            raise ConfigError(
-                f"[sweep] the networks with {group.label()} cannot be built: {e}"
-            ) from None
-        return ys, save_ts, exp.observe
-
-    def _cache_key(self, group: Group) -> str | None:
-        # everything the compiled call depends on (not the chunking or [sweep])
-        base = group.cache_key()
-        if base is None:
-            return None
-        run = self.run
-        return repr(
-            (
-                base,
-                (run.seed, run.prng, run.solver, run.substeps, run.float64),
-                run.memory_budget_mb,
-                self.plan.numeric,
-                self.plan.batch,
-                [(d.platform, d.id) for d in self.devices],
-            )
-        )
-
-    def compiled(self, gi: int):
-        """The compiled call of group `gi` and its per-device batch (cached)."""
-        group = self.plan.groups[gi]
-        if gi in self._local:
-            return self._local[gi]
-        key = self._cache_key(group)
-        if key is not None and key in _COMPILED:
-            return _COMPILED[key]
-        pinned = self.plan.batch is not None
-        batch = self.plan.batch or DEFAULT_BATCH.get(
-            self.platform, DEFAULT_BATCH_ACCELERATOR
-        )
-        spec = P(_AXIS)
-        fn = jax.jit(
-            jax.shard_map(
-                jax.vmap(self._one(group)),
-                mesh=self.mesh,
-                in_specs=(spec, spec),
-                out_specs=spec,
-                check_vma=False,
-            )
-        )
-        ndev = len(self.devices)
-        while True:
-            self._say(
-                f"compiling {group.label()}: {batch} network(s) per call on each of "
-                f"{ndev} {self.platform} device(s)"
-            )
-            t0 = time.perf_counter()
-            compiled = fn.lower(*self._abstract_args(batch * ndev)).compile()
-            need = _memory_bytes(compiled)
-            dt = time.perf_counter() - t0
-            self._say(
-                f"compiled in {dt:.1f} s"
-                + (f"; {need / 2**20:.3g} MiB per device" if need else "")
-            )
-            if need is None or need <= self.budget or pinned or batch == 1:
-                break
-            batch = max(1, batch // 2)  # deterministic: depends on config only
-        if key is None:
-            self._local[gi] = (compiled, batch)
-            return compiled, batch
-        if len(_COMPILED) >= _COMPILED_MAX:
-            _COMPILED.pop(next(iter(_COMPILED)))
-        _COMPILED[key] = (compiled, batch)
-        return compiled, batch
-
-    def compile_all(self, groups: list[int]) -> None:
-        """Compile the calls of `groups` up front (one after the other: in
-        threads, XLA's compiles competed for the cores and took longer)."""
-        t0 = time.perf_counter()
-        for gi in groups:
-            self.compiled(gi)
-        self.compile_s = time.perf_counter() - t0
-
-    def _say(self, msg: str) -> None:
-        if self._bar is not None:
-            self._bar.write(f"[sweep] {msg}", file=sys.stderr)
-        else:
-            _log(msg)
-
-    # ------------------------------------------------------------- a chunk
-    def run_chunk(self, sl: slice, variables: dict, on_call) -> tuple[dict, np.ndarray]:
-        plan = self.plan
-        idx = np.arange(sl.start, sl.stop)
-        data = {
-            name: np.empty((len(idx), *spec.shape), spec.dtype)
-            for name, spec in variables.items()
-        }
-        status = np.empty(len(idx), np.int8)
-        calls = []
-        key_index = plan.key_index
-        groups = plan.group[idx]
-        for gi in dict.fromkeys(groups.tolist()):
-            sel = idx[groups == gi]
-            fn, batch = self.compiled(gi)
-            size = batch * len(self.devices)
-            for start in range(0, len(sel), size):
-                part = sel[start : start + size]
-                pad = np.concatenate([part, np.full(size - len(part), part[-1])])
-                numeric = {
-                    p: jax.device_put(
-                        plan.values[p][pad].astype(self.dtype), self.sharding
-                    )
-                    for p in plan.numeric
-                }
-                index = jax.device_put(key_index[pad], self.sharding)
-                calls.append((part, fn(numeric, index)))  # asynchronous dispatch
-        for part, (ys, st) in calls:
-            pos = part - sl.start
-            for name in data:
-                data[name][pos] = np.asarray(ys[name])[: len(part)]
-            status[pos] = np.asarray(st)[: len(part)]
-            on_call(len(part))
-        return data, status
-
-    _bar = None
-
-
-def _memory_bytes(compiled) -> int | None:
-    try:
-        m = compiled.memory_analysis()
-    except Exception:  # not every backend reports it
-        return None
-    if m is None:
-        return None
-    return int(m.temp_size_in_bytes + m.argument_size_in_bytes + m.output_size_in_bytes)
-
-
-def _auto_chunk_size(n: int, call: int, bytes_per_network: int, budget: float) -> int:
-    """About `TARGET_CHUNKS` chunks of whole calls, within the memory budget."""
-    k = max(1, round(n / (call * TARGET_CHUNKS)))
-    chunk = min(call * k, n)
-    host_cap = max(1, int(budget / 4 / max(bytes_per_network, 1)))
-    return max(1, min(chunk, host_cap))
-
-
-def _device_text(devices) -> str:
-    kinds = sorted({getattr(d, "device_kind", d.platform) for d in devices})
-    return f"{devices[0].platform} x{len(devices)} ({', '.join(kinds)})"
-
-
 # ---------------------------------------------------------------- the API
 def sweep_config(
     cfg: RunConfig,
@@ -475,6 +186,7 @@ def _sweep(plan: SweepPlan, out, *, overwrite, quiet, devices) -> SweepResult:
                 "parameters that keep the time grid (t_end, save_every) fixed."
             )
     dims = _variable_dims(observe0, {k: v.shape for k, v in shapes.items()})
+    headline = tuple(getattr(observe0, "headline", ()))
     variables = {
         name: VariableSpec(dims[name], tuple(s.shape), np.dtype(s.dtype))
         for name, s in shapes.items()
@@ -613,11 +325,13 @@ def _sweep(plan: SweepPlan, out, *, overwrite, quiet, devices) -> SweepResult:
             return SweepResult(plan, path, store.read("status"), save_ts, {}, None, 0)
         _wait_all_done(store)
         status = store.read("status")
-        names = summary_variables(variables)
+        names = summary_variables(variables, headline)
         finals = {k: final_values(store.read(k)) for k in names}
     else:
         status = memory_status
-        finals = {k: final_values(memory[k]) for k in summary_variables(variables)}
+        finals = {
+            k: final_values(memory[k]) for k in summary_variables(variables, headline)
+        }
     summary = summarize(plan, status, finals, float(save_ts[-1]))
     summary["devices"] = _device_text(devices)
     if n_done_here:

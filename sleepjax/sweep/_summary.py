@@ -8,17 +8,16 @@ import numpy as np
 
 from ._plan import SweepPlan, _coord
 
-#: observables shown in the summary table when the experiment saves them
-PREFERRED = ("mem_im", "mem_re", "w_std", "rate_mean")
 MAX_ROWS_STORED = 1000
 MAX_ROWS_SHOWN = 30
 MAX_FAILED_VALUES = 50
 
 
-def summary_variables(names) -> list[str]:
-    """Up to three observables for the summary table."""
+def summary_variables(names, headline=()) -> list[str]:
+    """Up to three observables for the summary table: the observables'
+    `headline` names first (those saved), else the first names."""
     names = list(names)
-    chosen = [v for v in PREFERRED if v in names][:3]
+    chosen = [v for v in headline if v in names][:3]
     return chosen or sorted(names)[:3]
 
 

@@ -154,6 +154,7 @@ class SusmanObservables(AbstractObservables):
         "block": ("plane_rho", "plane_gamma"),
     }
     default_fit: ClassVar = ("memory",)
+    headline: ClassVar = ("mem_im", "mem_re", "w_std", "rate_mean")
     units: ClassVar = _UNITS
 
     def __check_init__(self):
