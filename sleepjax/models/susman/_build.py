@@ -12,39 +12,22 @@ from ..._experiment import Experiment, save_grid
 from ..._model import Model
 from ..._noise import WeightNoise
 from ...dynamics import RateNetwork
-from ...plasticity import (
-    AbstractRule,
-    AntisymmetricSTDP,
-    Decorrelation,
-    Dissipation,
-    Gain,
-    RateControl,
-    RateSTDP,
-    SumRule,
-)
+from ...plasticity import AbstractRule, Gain, SumRule
 from ...protocols import OUPlaneStimulus
 from ._options import SusmanOptions, SusmanParams
+from ._rules import HOMEOSTASIS, STDP
 
 
 def homeostasis(
     opts: SusmanOptions, p: SusmanParams, key: PRNGKeyArray
 ) -> AbstractRule:
-    """The homeostatic rule named by `opts.rule` (φ0 ~ U[-1, 1] for rate control)."""
-    if opts.rule == "dissipation":
-        return Dissipation(beta=p.beta)
-    if opts.rule == "rate_control":
-        phi0 = jr.uniform(key, (opts.n,), minval=-1.0, maxval=1.0)
-        return RateControl(phi0, variant=opts.rate_control)
-    return Decorrelation(
-        b=p.b, xbar=opts.xbar, tau_x=p.tau_x, code_factor=p.code_factor
-    )
+    """The homeostatic rule named by `opts.rule` (see `HOMEOSTASIS`)."""
+    return HOMEOSTASIS[opts.rule](opts, p, key)
 
 
 def stdp(opts: SusmanOptions, p: SusmanParams) -> AbstractRule:
-    """Rate STDP: antisymmetric (τ_y) or asymmetric (a_P, a_D, τ_P, τ_D)."""
-    if opts.stdp == "antisymmetric":
-        return AntisymmetricSTDP(tau_y=p.tau_y)
-    return RateSTDP(a_P=p.a_P, a_D=p.a_D, tau_P=p.tau_P, tau_D=p.tau_D)
+    """The rate STDP named by `opts.stdp` (see `STDP`)."""
+    return STDP[opts.stdp](opts, p)
 
 
 def build_model(

@@ -7,10 +7,11 @@ from typing import Literal
 
 from jaxtyping import Array, Float
 
-from ..._errors import Integer, NonNegative, Positive
+from ..._errors import Choice, Integer, NonNegative, Positive
 from ..._spec import AbstractParams, option, options_info, param
+from ._rules import HOMEOSTASIS, STDP
 
-RULES = ("dissipation", "rate_control", "decorrelation")
+RULES = tuple(HOMEOSTASIS)
 CODES = ("imaginary", "real")
 
 
@@ -36,9 +37,7 @@ class SusmanOptions:
     """
 
     n: int = option(128, Integer(2), doc="number of neurons")
-    rule: Literal["dissipation", "rate_control", "decorrelation"] = option(
-        "dissipation", doc="homeostatic rule"
-    )
+    rule: str = option("dissipation", Choice(RULES), doc="homeostatic rule")
     dt: float = option(0.1, Positive(), unit="τ", doc="time step")
     rate_control: Literal["matmul", "hadamard"] = option(
         "matmul", doc="rate control: the authors' matrix product or the paper's"
@@ -49,9 +48,7 @@ class SusmanOptions:
     noise_form: Literal["sde", "code"] = option(
         "sde", doc="weight noise: Wiener increments or the code's η·dt·ξ"
     )
-    stdp: Literal["antisymmetric", "asymmetric"] = option(
-        "antisymmetric", doc="rate STDP kernel"
-    )
+    stdp: str = option("antisymmetric", Choice(tuple(STDP)), doc="rate STDP kernel")
 
     def __post_init__(self):
         for info in options_info(type(self)).values():
