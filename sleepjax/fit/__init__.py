@@ -21,13 +21,10 @@ print(res.summary())
 See docs/fit.md.
 """
 
-from ._fit import FitData as FitData
-from ._fit import FitNaNError as FitNaNError
-from ._fit import FitResult as FitResult
-from ._fit import Objective as Objective
+from ._data import FitData as FitData
+from ._data import FitNaNError as FitNaNError
+from ._data import simulate_data as simulate_data
 from ._fit import fit as fit
-from ._fit import objective as objective
-from ._fit import simulate_data as simulate_data
 from ._io import load_result as load_result
 from ._io import save_result as save_result
 from ._loss import AbstractLoss as AbstractLoss
@@ -41,3 +38,6 @@ from ._params import Interval as Interval
 from ._params import Negative as Negative
 from ._params import Param as Param
 from ._params import Positive as Positive
+from ._problem import Objective as Objective
+from ._problem import objective as objective
+from ._result import FitResult as FitResult

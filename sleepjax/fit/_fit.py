@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -10,262 +9,17 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jax.random as jr
 import numpy as np
 import optax
 from jaxtyping import PRNGKeyArray
 
 from .._experiment import Experiment
-from .._simulate import STATUS_MEANINGS, network_keys
-from ._loss import AbstractLoss, Trajectory, as_loss
-from ._observe import available_names, differentiable, expand
-from ._params import Param, as_params, check_leaf, set_values
-
-
-class FitNaNError(FloatingPointError):
-    """A fit met a non-finite loss or gradient; nothing was saved.
-
-    Attributes: `step`, `param` (name, or `None` when only the loss was
-    non-finite), `restart`.
-    """
-
-    def __init__(self, message: str, step: int, param: str | None, restart: int):
-        super().__init__(message)
-        self.step, self.param, self.restart = step, param, restart
-
-
-# --------------------------------------------------------------------- data
-@dataclasses.dataclass(frozen=True)
-class FitData:
-    """Observed data to fit: observables at save times, and how they were made.
-
-    **Fields:**
-
-    - `ts`: save times, shape `(T,)`.
-    - `ys`: dict `name -> array (draws, T, ...)`.
-    - `keys`: the noise keys of the draws, shape `(draws,)` (needed for
-      trajectory matching), or `None` for recorded data.
-    - `params`: the parameters that generated the data (`None` if unknown).
-    """
-
-    ts: np.ndarray
-    ys: dict[str, np.ndarray]
-    keys: Any = None
-    params: Any = None
-
-    def __post_init__(self):
-        ts = np.asarray(self.ts, dtype=float)
-        if ts.ndim != 1:
-            raise ValueError(f"FitData: `ts` must be 1-D, got shape {ts.shape}.")
-        object.__setattr__(self, "ts", ts)
-        ys = {k: np.asarray(v) for k, v in dict(self.ys).items()}
-        draws = None
-        for k, v in ys.items():
-            if v.ndim < 2 or v.shape[1] != ts.size:
-                raise ValueError(
-                    f"FitData: ys[{k!r}] must have shape (draws, T={ts.size}, ...), "
-                    f"got {v.shape}."
-                )
-            if draws is None:
-                draws = v.shape[0]
-            elif v.shape[0] != draws:
-                raise ValueError("FitData: all observables need the same draws.")
-        object.__setattr__(self, "ys", ys)
-        if self.keys is not None and len(self.keys) != draws:
-            raise ValueError(
-                f"FitData: {len(self.keys)} keys for {draws} draws of the data."
-            )
-
-    @property
-    def draws(self) -> int:
-        return next(iter(self.ys.values())).shape[0]
-
-
-def _prepare(build, params, names):
-    exp = build(params)
-    if not isinstance(exp, Experiment):
-        raise TypeError(
-            f"`build(params)` must return a sleepjax Experiment (a model "
-            f"protocol's result), got {type(exp).__name__}."
-        )
-    return eqx.tree_at(lambda e: e.observe, exp, differentiable(exp.observe, names))
-
-
-def simulate_data(
-    build: Callable[[Any], Experiment],
-    params,
-    key: PRNGKeyArray | int,
-    *,
-    draws: int = 1,
-    observables=None,
-    solver=None,
-    brownian=None,
-) -> FitData:
-    """Simulate synthetic data with known parameters (for recovery studies).
-
-    **Arguments:**
-
-    - `build`: `params -> Experiment` (fixes everything else: structure key,
-      protocol, horizon, save times).
-    - `params`: the true parameters.
-    - `key`: noise seed or key; draw `d` uses `network_keys(key, draws)[d]`.
-    - `draws`: number of noise draws.
-    - `observables`: names or families to save (default: all the experiment's).
-    - `solver`, `brownian`: as for `simulate`.
-
-    **Returns:** a `FitData` with `keys` and `params` set.
-    """
-    if not isinstance(draws, int) or draws < 1:
-        raise ValueError(f"`draws` must be an int >= 1, got {draws!r}.")
-    exp0 = build(params)
-    names = None
-    if observables is not None and isinstance(exp0, Experiment):
-        names = expand(exp0.observe, observables)
-    exp = _prepare(build, params, names)
-    keys = network_keys(key, draws)
-    sims = jax.jit(
-        jax.vmap(lambda e, k: e.run(k, solver=solver, brownian=brownian), (None, 0))
-    )(exp, keys)
-    status = np.asarray(sims.status)
-    if np.any(status != 0):
-        d = int(np.argmax(status != 0))
-        raise RuntimeError(
-            f"simulating the data failed for draw {d}: "
-            f"{STATUS_MEANINGS.get(int(status[d]), status[d])}."
-        )
-    ys = {k: np.asarray(v) for k, v in sims.ys.items()}
-    return FitData(ts=np.asarray(exp.save_ts), ys=ys, keys=keys, params=params)
-
-
-# ------------------------------------------------------------------- result
-@dataclasses.dataclass
-class FitResult:
-    """What `fit` returns. Arrays have a restart axis `R`.
-
-    **Fields:**
-
-    - `names`, `constraints`: the trainable parameters and their constraints.
-    - `values`: dict name → fitted value `(R, ...)` (after the last step).
-    - `init_values`: dict name → starting value `(R, ...)`.
-    - `true_values`: dict name → value in `data.params` (or `None`).
-    - `trace`: dict name → value at every step `(steps + 1, R, ...)`.
-    - `loss`: `(steps + 1, R)`, the loss before each step and after the last
-      (fewer rows if `tol` stopped the fit early).
-    - `grad_norm`: `(steps, R)`, global gradient norm (unconstrained space).
-    - `best`: index of the restart with the lowest final loss.
-    - `ts`: save times; `target`: the data's observables `(D, T, ...)`;
-      `fitted`, `initial`: simulated observables at the fitted / starting
-      values `(R, draws, T, ...)`.
-    - `seconds`: wall time of the optimisation loop after the first step;
-      `compile_seconds`: time of the first step (compilations included).
-    """
-
-    names: tuple[str, ...]
-    constraints: tuple[str, ...]
-    values: dict[str, np.ndarray]
-    init_values: dict[str, np.ndarray]
-    true_values: dict[str, np.ndarray] | None
-    trace: dict[str, np.ndarray]
-    loss: np.ndarray
-    grad_norm: np.ndarray
-    best: int
-    ts: np.ndarray
-    target: dict[str, np.ndarray]
-    fitted: dict[str, np.ndarray]
-    initial: dict[str, np.ndarray]
-    seconds: float
-    compile_seconds: float
-    params_in: Any = dataclasses.field(default=None, repr=False)
-    trainables: tuple[Param, ...] = dataclasses.field(default=(), repr=False)
-
-    @property
-    def final_loss(self) -> np.ndarray:
-        return self.loss[-1]
-
-    def params(self, restart: int | None = None):
-        """The full parameter pytree with the fitted values of `restart`
-        (default: the best)."""
-        r = self.best if restart is None else restart
-        return set_values(
-            self.trainables, self.params_in, [self.values[n][r] for n in self.names]
-        )
-
-    def relative_error(self, restart: int | None = None) -> dict[str, float]:
-        """|fitted − true| / |true| per parameter (needs `true_values`)."""
-        if self.true_values is None:
-            raise ValueError("the data have no known parameters.")
-        r = self.best if restart is None else restart
-        return {
-            n: float(
-                np.max(np.abs(self.values[n][r] - self.true_values[n]))
-                / np.max(np.abs(self.true_values[n]))
-            )
-            for n in self.names
-        }
-
-    def summary(self) -> str:
-        """A table of start, fitted (best restart) and true values."""
-        r = self.best
-        lines = [
-            f"best restart {r}: loss {self.loss[0, r]:.4g} -> {self.loss[-1, r]:.4g}"
-        ]
-        lines.append(
-            f"{'param':>12} {'start':>11} {'fitted':>11} {'true':>11} {'rel.err':>8}"
-        )
-        for n in self.names:
-            s, f = self.init_values[n][r], self.values[n][r]
-            t = None if self.true_values is None else self.true_values[n]
-            err = "" if t is None else f"{self.relative_error()[n]:8.2%}"
-            lines.append(
-                f"{n:>12} {_fmt(s):>11} {_fmt(f):>11} "
-                f"{'' if t is None else _fmt(t):>11} {err}"
-            )
-        return "\n".join(lines)
-
-
-def _fmt(a) -> str:
-    a = np.asarray(a)
-    return f"{float(a):.5g}" if a.size == 1 else f"[{a.size} values]"
-
-
-# ---------------------------------------------------------------------- fit
-class _Problem(eqx.Module):
-    """Everything a fit step needs but the optimiser state. A pytree: its arrays
-    (the fixed parameter values) are traced, the rest (build function, paths,
-    loss, save times) is static, so a second fit of the same problem reuses the
-    compiled step."""
-
-    build: Callable = eqx.field(static=True)
-    params_in: Any
-    trainables: tuple[Param, ...] = eqx.field(static=True)
-    loss: AbstractLoss = eqx.field(static=True)
-    obs_names: tuple[str, ...] = eqx.field(static=True)
-    ts: tuple[float, ...] = eqx.field(static=True)
-    solver: Any
-    adjoint: Any
-    brownian: Any
-
-    def values(self, raw):
-        return {p.name: p.constraint.forward(raw[p.name]) for p in self.trainables}
-
-    def simulate(self, raw, keys):
-        vals = self.values(raw)
-        p = set_values(
-            self.trainables, self.params_in, [vals[t.name] for t in self.trainables]
-        )
-        exp = _prepare(self.build, p, self.obs_names)
-        sims = jax.vmap(
-            lambda k: exp.run(
-                k, solver=self.solver, adjoint=self.adjoint, brownian=self.brownian
-            )
-        )(keys)
-        return sims.ys, sims.status
-
-    def objective(self, raw, keys, dys):
-        ys, status = self.simulate(raw, keys)
-        value = self.loss(np.asarray(self.ts), ys, dys)
-        value = jnp.where(jnp.all(status == 0), value, jnp.nan)
-        return value, ys
+from ._data import FitData, FitNaNError
+from ._data import simulate_data as simulate_data  # re-exported (fit._config)
+from ._loss import AbstractLoss
+from ._params import Param
+from ._problem import _Request, _setup, _update_batch, _value_grad_batch
+from ._result import FitResult, _fmt
 
 
 def _stored_value_grad(opt_state):
@@ -274,41 +28,6 @@ def _stored_value_grad(opt_state):
     value = optax.tree_utils.tree_get(opt_state, "value", default=None)
     grad = optax.tree_utils.tree_get(opt_state, "grad", default=None)
     return None if value is None or grad is None else (value, grad)
-
-
-@eqx.filter_jit
-def _value_grad_batch(problem, raw, keys, dys):
-    """Loss, gradient and simulated observables of every restart (vmapped).
-
-    This is the one expensive compilation of a fit (forward and reverse solve);
-    the optimiser update is compiled separately, so a fit compiles the solve
-    once (twice with a line search, which evaluates the loss inside)."""
-
-    def vg(r, k):
-        (value, ys), g = jax.value_and_grad(problem.objective, has_aux=True)(r, k, dys)
-        return value, g, ys
-
-    return jax.vmap(vg)(raw, keys)
-
-
-@eqx.filter_jit
-def _update_batch(problem, optimizer, raw, opt_state, value, grad, keys, dys):
-    """The optimiser's update of every restart (vmapped). Line-search
-    optimisers (optax.lbfgs) get the loss function as `value_fn`; the others
-    ignore the extra arguments."""
-
-    def upd(r, s, v, g, k):
-        updates, s = optimizer.update(
-            g,
-            s,
-            r,
-            value=v,
-            grad=g,
-            value_fn=lambda rr: problem.objective(rr, k, dys)[0],
-        )
-        return optax.apply_updates(r, updates), s
-
-    return jax.vmap(upd)(raw, opt_state, value, grad, keys)
 
 
 def _check_finite(step, names, value, g, restarts, trace):
@@ -344,209 +63,6 @@ def _message_nan(step, names, g, loss, restart, values):
         "make gradients explode).",
         param,
     )
-
-
-def _setup(
-    build,
-    params_in,
-    data,
-    params,
-    loss,
-    constraints,
-    restarts,
-    spread,
-    init,
-    key,
-    solver,
-    adjoint,
-    brownian,
-):
-    """Validate everything (before compiling) and build the problem, the
-    unconstrained starting points `(R, ...)` and the noise keys `(R, draws)`."""
-    trainables = as_params(params, constraints)
-    if not isinstance(restarts, int) or restarts < 1:
-        raise ValueError(f"`restarts` must be an int >= 1, got {restarts!r}.")
-    if not spread >= 0:
-        raise ValueError(f"`spread` must be >= 0, got {spread!r}.")
-    if not isinstance(data, FitData):
-        raise TypeError(f"`data` must be a FitData, got {type(data).__name__}.")
-    key = jr.key(key) if isinstance(key, int) else key
-    names = tuple(p.name for p in trainables)
-    leaves0 = [check_leaf(p, params_in) for p in trainables]
-
-    # -- experiment, observables, data consistency (all before compiling)
-    exp0 = build(params_in)
-    if not isinstance(exp0, Experiment):
-        raise TypeError(
-            f"`build(params)` must return a sleepjax Experiment, got "
-            f"{type(exp0).__name__}."
-        )
-    if loss is None:
-        default = getattr(exp0.observe, "default_fit", ()) or available_names(
-            exp0.observe
-        )
-        if not default:
-            raise ValueError("give a `loss`: this experiment's observables name none.")
-        loss = Trajectory(default)
-    loss = as_loss(loss).resolve(exp0.observe)
-    avail = available_names(exp0.observe)
-    obs_names = loss.observables
-    if obs_names is None:
-        obs_names = avail if avail is not None else tuple(data.ys)
-    missing = [n for n in obs_names if n not in data.ys]
-    if missing:
-        raise ValueError(
-            f"the loss reads {missing}, which the data do not hold "
-            f"(data: {sorted(data.ys)})."
-        )
-    differentiable(exp0.observe, obs_names)  # raises if not provided
-    ts = np.asarray(exp0.save_ts)
-    if ts.shape != data.ts.shape or not np.allclose(ts, data.ts):
-        raise ValueError(
-            f"the experiment saves at {ts.size} times [{ts.min():g}..{ts.max():g}] "
-            f"but the data have {data.ts.size} [{data.ts.min():g}.."
-            f"{data.ts.max():g}]; build both with the same protocol settings."
-        )
-    if loss.matched_noise:
-        if data.keys is None:
-            raise ValueError(
-                "trajectory matching needs the noise keys that made the data; for "
-                "recorded data use SummaryStats."
-            )
-        draws = data.draws if loss.draws is None else loss.draws
-        if draws != data.draws:
-            raise ValueError(
-                f"matched-noise loss with {draws} draws, but the data have "
-                f"{data.draws}."
-            )
-        noise = jnp.broadcast_to(data.keys[None], (restarts, draws))
-    else:
-        draws = loss.draws
-        base = jr.fold_in(key, 0x5EED)
-        noise = jax.vmap(lambda r: network_keys(jr.fold_in(base, r), draws))(
-            jnp.arange(restarts)
-        )
-
-    # -- starting points (unconstrained)
-    k_spread = jr.fold_in(key, 1)
-    raw0 = {}
-    init = dict(init or {})
-    unknown = [n for n in init if n not in names]
-    if unknown:
-        raise ValueError(f"`init` given for {unknown}, not trainable ({names}).")
-    for i, (p, leaf) in enumerate(zip(trainables, leaves0, strict=True)):
-        if p.name in init:
-            v = np.asarray(init[p.name], dtype=leaf.dtype)
-            if v.shape != (restarts, *leaf.shape):
-                raise ValueError(
-                    f"`init[{p.name!r}]` must have shape {(restarts, *leaf.shape)}, "
-                    f"got {v.shape}."
-                )
-            if not p.constraint.contains(v):
-                raise ValueError(
-                    f"`init[{p.name!r}]` is not inside its constraint "
-                    f"({p.constraint.describe()})."
-                )
-            u = p.constraint.inverse(jnp.asarray(v))
-        else:
-            u0 = p.constraint.inverse(leaf)
-            eps = jr.normal(
-                jr.fold_in(k_spread, i), (restarts, *leaf.shape), leaf.dtype
-            )
-            eps = eps.at[0].set(0.0)
-            u = u0[None] + spread * eps
-        if not np.all(np.isfinite(np.asarray(u))):
-            raise ValueError(
-                f"the starting value of {p.name!r} maps to a non-finite "
-                f"unconstrained value under {p.constraint.describe()}."
-            )
-        raw0[p.name] = jnp.asarray(u, leaf.dtype)
-
-    data_ys = {n: jnp.asarray(data.ys[n]) for n in obs_names}
-    problem = _Problem(
-        build=build,
-        params_in=params_in,
-        trainables=trainables,
-        loss=loss,
-        obs_names=tuple(obs_names),
-        ts=tuple(float(t) for t in ts),
-        solver=solver,
-        adjoint=adjoint,
-        brownian=brownian,
-    )
-    return problem, raw0, noise, data_ys
-
-
-class Objective(eqx.Module):
-    """The loss that `fit` minimises, as a function of one restart's
-    unconstrained values (see `objective`). Differentiate or jit it freely:
-    `jax.value_and_grad(obj)(obj.raw0)`.
-
-    **Fields:** `raw0` (dict name → unconstrained start value), `noise` (the
-    noise keys, `(draws,)`), `data` (the data's observables).
-    """
-
-    problem: _Problem
-    raw0: dict
-    noise: Any
-    data: dict
-
-    def __call__(self, raw):
-        return self.problem.objective(raw, self.noise, self.data)[0]
-
-    def observables(self, raw) -> dict:
-        """Simulated observables `(draws, T, ...)` at `raw`."""
-        return self.problem.objective(raw, self.noise, self.data)[1]
-
-    def values(self, raw) -> dict:
-        """Constrained values of the trainable parameters."""
-        return self.problem.values(raw)
-
-    def params(self, raw):
-        """The full parameter pytree at `raw`."""
-        vals = self.values(raw)
-        return set_values(
-            self.problem.trainables,
-            self.problem.params_in,
-            [vals[p.name] for p in self.problem.trainables],
-        )
-
-
-def objective(
-    build: Callable[[Any], Experiment],
-    params_in,
-    data: FitData,
-    params,
-    loss=None,
-    *,
-    constraints=None,
-    key: PRNGKeyArray | int = 0,
-    solver=None,
-    adjoint=None,
-    brownian=None,
-) -> Objective:
-    """The loss of `fit(...)` with the same arguments, for one restart starting
-    at `params_in`: for your own optimisation loop, scipy, or to check
-    gradients. Arguments as for `fit`.
-    """
-    key = jr.key(key) if isinstance(key, int) else key
-    problem, raw0, noise, data_ys = _setup(
-        build,
-        params_in,
-        data,
-        params,
-        loss,
-        constraints,
-        1,
-        0.0,
-        None,
-        key,
-        solver,
-        adjoint,
-        brownian,
-    )
-    raw0 = {k: v[0] for k, v in raw0.items()}
-    return Objective(problem=problem, raw0=raw0, noise=noise[0], data=data_ys)
 
 
 def fit(
@@ -629,21 +145,22 @@ def fit(
     optimizer = optax.adam(0.05) if optimizer is None else optimizer
     # Accept (and ignore) the line-search extra arguments in any optimiser.
     optimizer = optax.with_extra_args_support(optimizer)
-    problem, raw0, noise, data_ys = _setup(
-        build,
-        params_in,
-        data,
-        params,
-        loss,
-        constraints,
-        restarts,
-        spread,
-        init,
-        key,
-        solver,
-        adjoint,
-        brownian,
+    req = _Request(
+        build=build,
+        params_in=params_in,
+        data=data,
+        params=params,
+        loss=loss,
+        constraints=constraints,
+        restarts=restarts,
+        spread=spread,
+        init=init,
+        key=key,
+        solver=solver,
+        adjoint=adjoint,
+        brownian=brownian,
     )
+    problem, raw0, noise, data_ys = _setup(req)
     trainables = problem.trainables
     names = tuple(p.name for p in trainables)
     obs_names = problem.obs_names
