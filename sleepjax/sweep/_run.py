@@ -188,7 +188,12 @@ def _sweep(plan: SweepPlan, out, *, overwrite, quiet, devices) -> SweepResult:
     dims = _variable_dims(observe0, {k: v.shape for k, v in shapes.items()})
     headline = tuple(getattr(observe0, "headline", ()))
     variables = {
-        name: VariableSpec(dims[name], tuple(s.shape), np.dtype(s.dtype))
+        name: VariableSpec(
+            dims[name],
+            tuple(s.shape),
+            np.dtype(s.dtype),
+            attrs=observe0.attrs(name) if hasattr(observe0, "attrs") else {},
+        )
         for name, s in shapes.items()
     }
     coords = plan.coords()

@@ -50,8 +50,10 @@ def erosion(
     `stdp_after_insert`)."""
     if code not in ("imaginary", "real"):
         raise ValueError(f"`code` must be 'imaginary' or 'real', got {code!r}.")
-    if not t_insert < t_end:
-        raise ValueError(f"t_insert ({t_insert}) must come before t_end ({t_end}).")
+    if t_insert > t_end:
+        raise ValueError(
+            f"t_insert ({t_insert}) must come before t_end ({t_end}), or at it."
+        )
     k_rule, k_uv, k_init = jr.split(key, 3)
     u, v = gaussian_plane(k_uv, opts.n)
     gain = PiecewiseConstant([t_insert], [0.0, 1.0]) if stdp_after_insert else None
