@@ -17,6 +17,7 @@ from ._spec import ModelSpec
 
 GROUP = "sleepjax.models"
 _MODELS: dict[str, ModelSpec] = {}
+_FAILED: dict[str, str] = {}
 _LOADED = False
 
 
@@ -28,12 +29,16 @@ def _load_entry_points() -> None:
     for ep in metadata.entry_points(group=GROUP):
         if ep.name in _MODELS:
             continue
-        spec = ep.load()
+        # One broken model (a missing or failing module) must not hide the
+        # others: it is reported when it is asked for.
+        try:
+            spec = ep.load()
+        except Exception as e:  # noqa: BLE001 - any import failure
+            _FAILED[ep.name] = f"{ep.value} failed to import: {type(e).__name__}: {e}"
+            continue
         if not isinstance(spec, ModelSpec):
-            raise TypeError(
-                f"entry point {ep.name!r} ({ep.value}) in group {GROUP!r} is not a "
-                f"ModelSpec but {type(spec).__name__}."
-            )
+            _FAILED[ep.name] = f"{ep.value} is a {type(spec).__name__}, not a ModelSpec"
+            continue
         _MODELS[spec.name] = spec
 
 
@@ -83,6 +88,8 @@ def get_model(name: str | None = None) -> ModelSpec:
     if not isinstance(name, str):
         raise ConfigError(f"[model] name must be a string, got {name!r}.")
     if name not in _MODELS:
+        if name in _FAILED:
+            raise ConfigError(f"model {name!r} could not be loaded: {_FAILED[name]}")
         if not _MODELS:
             raise ConfigError(
                 f"unknown model {name!r}: no models are registered. Is sleepjax "

@@ -176,3 +176,21 @@ def test_the_map_runs_under_grad():
 
     g = jax.grad(loss)(jnp.asarray(0.9))
     assert np.isfinite(g) and g != 0
+
+
+def test_a_broken_model_does_not_hide_the_others(monkeypatch):
+    from importlib import metadata
+
+    import sleepjax._registry as reg
+
+    eps = [
+        metadata.EntryPoint("broken", "no_such_module_here:SPEC", reg.GROUP),
+        *metadata.entry_points(group=reg.GROUP),
+    ]
+    monkeypatch.setattr(reg, "_MODELS", {})
+    monkeypatch.setattr(reg, "_FAILED", {})
+    monkeypatch.setattr(reg, "_LOADED", False)
+    monkeypatch.setattr(reg.metadata, "entry_points", lambda group: eps)
+    assert "susman" in reg.registered_models()
+    with pytest.raises(sj.ConfigError, match="'broken' could not be loaded"):
+        reg.get_model("broken")
