@@ -101,7 +101,8 @@ class FitConfig:
         import jax
         import jax.numpy as jnp
 
-        from ._fit import fit, simulate_data
+        from ._data import simulate_data
+        from ._fit import fit
 
         dtype = jnp.result_type(float)  # float64 under [run] float64 = true
 

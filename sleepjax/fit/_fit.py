@@ -15,7 +15,6 @@ from jaxtyping import PRNGKeyArray
 
 from .._experiment import Experiment
 from ._data import FitData, FitNaNError
-from ._data import simulate_data as simulate_data  # re-exported (fit._config)
 from ._loss import AbstractLoss
 from ._params import Param
 from ._problem import _Request, _setup, _update_batch, _value_grad_batch
