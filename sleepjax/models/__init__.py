@@ -1,3 +1,4 @@
 """Published models assembled from sleepjax's general parts."""
 
+from . import hopfield as hopfield
 from . import susman as susman
