@@ -171,6 +171,40 @@ def test_two_layer_drift_and_energy_match_numpy(x64, kind, kw):
     assert abs(float(red.energy(jnp.asarray(v))) - E_r) <= 1e-10
 
 
+def test_unrectified_square_is_the_classical_energy(x64):
+    """F(x) = x²/2: the reduced energy is ½|v|² − ½ vᵀWv − v·I, W = ξᵀξ."""
+    xi = _memories(jr.key(20), 5, 30)
+    inp = 0.1 * xi[2]
+    net = _net(xi, "poly", power=2, rectified=False, input=inp).reduced()
+    v = jr.normal(jr.key(21), (30,))
+    W = xi.T @ xi
+    E = 0.5 * v @ v - 0.5 * v @ W @ v - v @ inp
+    assert abs(float(net.energy(v) - E)) <= 1e-12
+    np.testing.assert_allclose(net.drift(0.0, v), W @ v - v + inp, atol=1e-12)
+
+
+def test_neuron_noise_enters_v_only(x64):
+    """noise_shape mirrors the state with None at h: one Euler-Maruyama step
+    changes v by σ ΔB (std σ√dt) and leaves h as without noise."""
+    from sleepjax import NeuronNoise
+
+    n, dt, sigma = 400, 0.01, 0.3
+    xi = _memories(jr.key(22), 4, n)
+    quiet = _net(xi, "lse", beta=10.0)
+    noisy = TwoLayerHopfield(
+        xi, 1.0, 0.5, QuadraticLagrangian(), LogSumExpLagrangian(10.0),
+        noise=NeuronNoise(sigma),
+    )  # fmt: skip
+    y0 = quiet.init(_flip(jr.key(23), xi[0], 0.2))
+    shape = noisy.noise_shape(y0)
+    assert shape.h is None and shape.v.shape == (n,)
+    a = sj.simulate(quiet, y0, t0=0.0, t1=dt, dt=dt).final
+    b = sj.simulate(noisy, y0, t0=0.0, t1=dt, dt=dt, key=jr.key(24)).final
+    np.testing.assert_array_equal(a.h, b.h)
+    z = np.asarray(b.v - a.v) / (sigma * np.sqrt(dt))
+    assert abs(z.std() - 1.0) < 0.1 and abs(z.mean()) < 0.15
+
+
 # ------------------------------------------------------------------------ K1
 def _hessian_form(lag, x, dx):
     """dxᵀ H dx for the Lagrangian's Hessian at x."""

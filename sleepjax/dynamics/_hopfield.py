@@ -184,6 +184,8 @@ class ReducedHopfield(AbstractSystem):
         check_positive("tau_f", self.tau_f)
         self.lagrangian_v = _default(lagrangian_v, QuadraticLagrangian)
         self.lagrangian_h = _default(lagrangian_h, PolynomialLagrangian)
+        if noise is not None and not isinstance(noise, NeuronNoise):
+            raise TypeError("`noise` must be a NeuronNoise or None.")
         self.input = _input(input, self.xi.shape[1], self.xi.dtype)
         self.noise = noise
 

@@ -72,6 +72,7 @@ class HopfieldObservables(AbstractObservables):
         "energy": ("energy",),
     }
     default_fit: ClassVar = ("overlap",)
+    headline: ClassVar = ("overlap", "retrieved", "energy")
     units: ClassVar = _UNITS
 
     def __init__(self, patterns, threshold=0.95):
