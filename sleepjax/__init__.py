@@ -3,7 +3,7 @@
 from . import analysis as analysis
 from . import dynamics as dynamics
 from . import plasticity as plasticity
-from . import protocols as protocols
+from . import stimuli as stimuli
 from ._brownian import FoldInBrownianPath as FoldInBrownianPath
 from ._errors import ConfigError as ConfigError
 from ._errors import Integer as Integer

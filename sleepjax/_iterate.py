@@ -94,7 +94,7 @@ def iterate(
       the whole state.
     - `saveat`: instead of `save_ts` and `fn`, a `diffrax.SaveAt(ts=..., fn=...)`
       made outside `jit`.
-    - `events`: jumps applied at given grid times (`sleepjax.protocols`).
+    - `events`: jumps applied at given grid times (`sleepjax.stimuli`).
     - `checkpoint`: recompute each step in the backward pass instead of
       storing its intermediates (less memory for gradients through long runs).
 

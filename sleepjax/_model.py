@@ -15,7 +15,7 @@ from ._system import AbstractSystem, check_like
 from ._types import Scalar, Weights
 from .dynamics import AbstractDynamics
 from .plasticity import AbstractRule
-from .protocols import AbstractStimulus
+from .stimuli import AbstractStimulus
 
 
 class Model(AbstractSystem):

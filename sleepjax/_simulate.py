@@ -18,7 +18,7 @@ from ._errors import n_steps
 from ._solvers import EventSolver, MultirateEuler
 from ._system import AbstractSystem, noise_leaves
 from ._terms import NoiseTerm, drift_vector_field
-from .protocols import AbstractEvent
+from .stimuli import AbstractEvent
 
 #: status codes of a simulated network
 OK, SOLVER_FAILED, NONFINITE = 0, 1, 2

@@ -40,7 +40,7 @@ from sleepjax.plasticity import (
     RateSTDP,
     SumRule,
 )
-from sleepjax.protocols import PiecewiseConstant
+from sleepjax.stimuli import PiecewiseConstant
 
 N, DT, T1, ETA = 4, 0.1, 2.0, 0.5
 

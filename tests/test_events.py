@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import sleepjax as sj
-from sleepjax.protocols import AddWeights
+from sleepjax.stimuli import AddWeights
 
 N = 4
 

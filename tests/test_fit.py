@@ -41,7 +41,7 @@ from sleepjax.plasticity import (
     RateSTDP,
     SumRule,
 )
-from sleepjax.protocols import OUPlaneStimulus
+from sleepjax.stimuli import OUPlaneStimulus
 
 LBFGS = optax.lbfgs(
     linesearch=optax.scale_by_zoom_linesearch(10, initial_guess_strategy="one")

@@ -26,7 +26,7 @@ import toy_models as toy  # noqa: E402
 import sleepjax as sj  # noqa: E402
 import sleepjax.fit as sf  # noqa: E402
 from sleepjax import config  # noqa: E402
-from sleepjax.protocols import AbstractEvent  # noqa: E402
+from sleepjax.stimuli import AbstractEvent  # noqa: E402
 from sleepjax.sweep import ResultStore, sweep  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

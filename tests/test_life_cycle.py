@@ -13,7 +13,7 @@ import pytest
 
 import sleepjax as sj
 from sleepjax.models import susman
-from sleepjax.protocols import OUPlaneStimulus
+from sleepjax.stimuli import OUPlaneStimulus
 
 N = 16
 
@@ -135,8 +135,8 @@ def test_learned_rotation_gives_partner_recall():
     W = 1.5 * (jnp.outer(u, v) - jnp.outer(v, u))
     keep = (jnp.arange(n) < n // 2).astype(jnp.float32)
     stimuli = (
-        sj.protocols.Pulse(u * keep, 10.0, 10.0, 2.0),
-        sj.protocols.Pulse(u2 * keep, 10.0, 40.0, 2.0),
+        sj.stimuli.Pulse(u * keep, 10.0, 10.0, 2.0),
+        sj.stimuli.Pulse(u2 * keep, 10.0, 40.0, 2.0),
     )
     model = sj.Model(sj.dynamics.RateNetwork(n=n, x0_scale=0.0), None, stimuli=stimuli)
     obs = susman.SusmanObservables(planes, spectral=False)

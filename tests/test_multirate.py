@@ -12,7 +12,7 @@ import pytest
 
 import sleepjax as sj
 from sleepjax.plasticity import AntisymmetricSTDP, RateControl, SumRule
-from sleepjax.protocols import OUPlaneStimulus
+from sleepjax.stimuli import OUPlaneStimulus
 
 
 def test_one_substep_is_euler(x64):

@@ -45,7 +45,7 @@ TARGET_CHUNKS = 64
 _AXIS = "network"
 #: compiled calls, reused by later sweeps of the same structure in this process
 _COMPILED: dict[str, tuple[Any, int]] = {}
-_COMPILED_MAX = 16
+_COMPILED_MAX = 64
 
 
 # ------------------------------------------------------------------ helpers

@@ -13,7 +13,7 @@ from ..._model import Model
 from ..._noise import WeightNoise
 from ...dynamics import RateNetwork
 from ...plasticity import AbstractRule, Gain, SumRule
-from ...protocols import OUPlaneStimulus
+from ...stimuli import OUPlaneStimulus
 from ._options import SusmanOptions, SusmanParams
 from ._rules import HOMEOSTASIS, STDP
 

@@ -16,7 +16,7 @@ from ..._experiment import Experiment, save_grid
 from ..._model import Model
 from ..._schedule import PiecewiseConstant
 from ...dynamics import RateNetwork
-from ...protocols import AddWeights, Pulse, memory_matrix
+from ...stimuli import AddWeights, Pulse, memory_matrix
 from ._build import (
     binary_planes,
     build_model,

@@ -1,4 +1,8 @@
-"""Stimuli, events and schedules that make up experimental protocols."""
+"""What an experiment does to a network: stimuli (inputs), events (jumps such
+as memory insertion) and schedules (time-dependent gains, e.g. per sleep stage).
+
+(A model's *protocols* are its experiment builders; see `sleepjax.ModelSpec`.)
+"""
 
 from .._schedule import AbstractSchedule as AbstractSchedule
 from .._schedule import Constant as Constant
