@@ -59,7 +59,7 @@ if str(ROOT) not in sys.path:
 
 import sleepjax.fit as sf  # noqa: E402
 from benchmarks import _timing as tm  # noqa: E402
-from sleepjax.fit import _fit as F  # noqa: E402
+from sleepjax.fit import _problem as P  # noqa: E402
 from sleepjax.models import susman as S  # noqa: E402
 
 
@@ -111,20 +111,22 @@ def problem(name, n, steps, dt, restarts, adjoint):
     gradient and observables; `_update_batch`: the optimiser)."""
     build, true, start, params, loss = workload(name, n, steps, dt)
     data = sf.simulate_data(build, true, key=1, observables=loss.observables)
-    prob, raw0, noise, dys = F._setup(
-        build,
-        start,
-        data,
-        params,
-        loss,
-        None,
-        restarts,
-        0.3,
-        None,
-        jr.key(0),
-        None,
-        adjoint,
-        None,
+    prob, raw0, noise, dys = P._setup(
+        P._Request(
+            build=build,
+            params_in=start,
+            data=data,
+            params=params,
+            loss=loss,
+            constraints=None,
+            restarts=restarts,
+            spread=0.3,
+            init=None,
+            key=jr.key(0),
+            solver=None,
+            adjoint=adjoint,
+            brownian=None,
+        )
     )
     opt = optax.with_extra_args_support(optax.adam(0.05))
     state = jax.vmap(opt.init)(raw0)
@@ -154,8 +156,8 @@ def time_step(name, n, steps, dt, restarts, repeats, log):
         )
 
         def step(prob=prob, opt=opt, raw=raw, state=state, noise=noise, dys=dys):
-            value, g, _ = F._value_grad_batch(prob, raw, noise, dys)
-            return F._update_batch(prob, opt, raw, state, value, g, noise, dys)
+            value, g, _ = P._value_grad_batch(prob, raw, noise, dys)
+            return P._update_batch(prob, opt, raw, state, value, g, noise, dys)
 
         fns[(label, "forward")] = lambda a=(prob, raw, noise, dys): (
             jax.block_until_ready(forward_batch(*a))
@@ -255,7 +257,7 @@ def memory_vs_steps(name, n, dt, restarts, steps_list, log):
             if label.startswith("16") and s > 10**4:
                 continue  # same O(1) memory, only slower
             prob, opt, raw, state, noise, dys = problem(name, n, s, dt, restarts, mk(s))
-            lowered = F._value_grad_batch.lower(prob, raw, noise, dys)
+            lowered = P._value_grad_batch.lower(prob, raw, noise, dys)
             # equinox wraps jax's Compiled object in `.compiled`
             est = tm.compiled_memory(lowered.compile().compiled)
             if est is not None:
