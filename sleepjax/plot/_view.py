@@ -68,29 +68,6 @@ class StoreView:
         return self.status == 0
 
 
-def _band(ax, t, Y, color, label):
-    """Median line with an interquartile band (and the range, lighter) over the
-    rows of Y."""
-    Y = Y[np.all(np.isfinite(Y), axis=1)]
-    if len(Y) == 0:
-        return
-    q0, q25, q50, q75, q100 = np.percentile(Y, [0, 25, 50, 75, 100], axis=0)
-    ax.plot(t, q50, color=color, lw=1.6, label=f"{label} (median, n={len(Y)})")
-    ax.fill_between(t, q25, q75, color=color, alpha=0.3, lw=0)
-    if len(Y) > 2:
-        ax.fill_between(t, q0, q100, color=color, alpha=0.12, lw=0)
-
-
-def _plain_log(ax):
-    """Log y axis with plain (not 10^k) labels on the major ticks only."""
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-    fmt = ScalarFormatter()
-    fmt.set_scientific(False)
-    ax.yaxis.set_major_formatter(fmt)
-    ax.yaxis.set_minor_formatter(NullFormatter())
-
-
 def band(ax, t, Y, color, label):
     """Median line with an interquartile band (and the range, lighter) over the
     rows of Y."""

@@ -1,21 +1,6 @@
-"""The runner of a sweep: devices, one compiled call per group, chunks of calls.
-
-How the work is cut (see docs/sweep.md):
-
-- a **call** integrates `batch` networks per device, vmapped, on every local
-  device at once (`jax.shard_map` over a one-axis `Mesh`, inputs placed with
-  `NamedSharding`); each group of networks with the same static structure has
-  one compiled function of that fixed shape, reused for every call;
-- a **chunk** is a run of consecutive networks written to the store at once
-  (the unit of resuming); it is made of as many calls as it needs, the last
-  one padded by repeating a real network (padding outputs are dropped).
-
-Every device always runs the same program on `batch` networks, so a network's
-result does not depend on the chunk size or on the number of devices: XLA may
-reorder floating-point reductions for a different vmapped batch size, but the
-batch size per device is fixed. Each network's key is `fold_in(root, i)` for
-its global index `i` (as `sleepjax.network_keys`), never its place in a call.
-"""
+"""The runner of a sweep: the devices, one compiled call per group of
+networks, and a chunk as a sequence of calls (see `_run.py` for how the work
+is cut and why results do not depend on the chunking or the devices)."""
 
 from __future__ import annotations
 
