@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import ConfigError
+from .._paths import path_getter, set_leaves
 from ..config import RunConfig, RunSettings
 from ._plan import Group, SweepPlan
 from ._run import SweepResult, run_plan, sweep_config
@@ -26,8 +27,6 @@ from ._store import _jsonable
 
 def _path_leaf(params, path: str):
     """The leaf at dotted `path` of `params` (ConfigError if there is none)."""
-    from ..fit._params import path_getter
-
     try:
         leaf = path_getter(path)(params)
     except (ValueError, AttributeError, KeyError, IndexError, TypeError) as e:
@@ -93,11 +92,9 @@ def plan_from_build(
     def make(numeric, key):
         p = params
         if paths:
-            from ..fit._params import Param, set_values
-
-            p = set_values(
-                tuple(Param(path) for path in paths),
+            p = set_leaves(
                 params,
+                [path_getter(path) for path in paths],
                 [numeric[path] for path in paths],
             )
         return build(p, key)
