@@ -10,4 +10,7 @@ from ._hopfield import PolynomialLagrangian as PolynomialLagrangian
 from ._hopfield import QuadraticLagrangian as QuadraticLagrangian
 from ._hopfield import ReducedHopfield as ReducedHopfield
 from ._hopfield import TwoLayerHopfield as TwoLayerHopfield
+from ._memory import ModernHopfieldMemory as ModernHopfieldMemory
+from ._memory import converge as converge
+from ._memory import coverage as coverage
 from ._rate import RateNetwork as RateNetwork
