@@ -1,4 +1,5 @@
 """Published models assembled from sleepjax's general parts."""
 
 from . import hopfield as hopfield
+from . import slow_wave as slow_wave
 from . import susman as susman

@@ -7,5 +7,9 @@ from ._combinators import SumRule as SumRule
 from ._homeostasis import Decorrelation as Decorrelation
 from ._homeostasis import Dissipation as Dissipation
 from ._homeostasis import RateControl as RateControl
+from ._infomax import Infomax as Infomax
+from ._infomax import InfomaxRate as InfomaxRate
+from ._infomax import InfomaxState as InfomaxState
+from ._infomax import RunningMean as RunningMean
 from ._stdp import AntisymmetricSTDP as AntisymmetricSTDP
 from ._stdp import RateSTDP as RateSTDP
