@@ -114,6 +114,23 @@ class OnGrid(Positive):
 
 
 @dataclasses.dataclass(frozen=True)
+class InRun(Domain):
+    """A time, or a window of times, that must lie inside the run [t0, t1]
+    (checked once the experiment is built: a window past the end would leave
+    its input silently off)."""
+
+    def inside(self, value, t0: float, t1: float) -> bool:
+        vals = np.ravel(np.asarray(value, dtype=float))
+        return bool(np.all((vals >= t0) & (vals <= t1)))
+
+    def check(self, value, label: str):
+        a = np.asarray(value, dtype=float)
+        if not np.all(np.isfinite(a)):
+            raise ConfigError(f"{label} must be finite, got {value!r}.")
+        return value
+
+
+@dataclasses.dataclass(frozen=True)
 class NonNegative(Domain):
     """x >= 0."""
 
@@ -177,17 +194,22 @@ class Choice(Domain):
         return value
 
 
-def annotation_domain(annotation) -> Domain | None:
-    """The domain of a type annotation: `Annotated[..., Domain]` or a
-    `Literal[...]` (a `Choice`), else `None`."""
+def annotation_domains(annotation) -> tuple[Domain, ...]:
+    """The domains of a type annotation: those in `Annotated[..., D1, D2]`,
+    or a `Choice` for `Literal[...]`."""
+    out = []
     if typing.get_origin(annotation) is typing.Annotated:
-        for extra in annotation.__metadata__:
-            if isinstance(extra, Domain):
-                return extra
+        out = [d for d in annotation.__metadata__ if isinstance(d, Domain)]
         annotation = typing.get_args(annotation)[0]
     if typing.get_origin(annotation) is typing.Literal:
-        return Choice(tuple(typing.get_args(annotation)))
-    return None
+        out.append(Choice(tuple(typing.get_args(annotation))))
+    return tuple(out)
+
+
+def annotation_domain(annotation) -> Domain | None:
+    """The first domain of a type annotation (see `annotation_domains`)."""
+    ds = annotation_domains(annotation)
+    return ds[0] if ds else None
 
 
 def is_concrete(x) -> bool:

@@ -16,6 +16,9 @@ from ._simulate import Simulation, check_events, simulate
 from ._solvers import MultirateEuler
 from ._system import AbstractMap, AbstractSystem
 
+#: the most steps one run can take (step indices and keys use int32)
+MAX_STEPS = 2**31 - 1
+
 
 class Experiment(eqx.Module):
     """One network's complete run: model, initial state, protocol, observables.
@@ -56,7 +59,13 @@ class Experiment(eqx.Module):
         self.model = model
         self.state0 = state0
         self.t0, self.t1, self.dt = float(t0), float(t1), float(dt)
-        n_steps(self.t0, self.t1, self.dt)
+        steps = n_steps(self.t0, self.t1, self.dt)
+        if steps > MAX_STEPS:
+            raise ValueError(
+                f"(t1 - t0) / dt = {steps:.3g} steps is more than one run can take "
+                f"({MAX_STEPS} = 2**31 - 1: step indices are int32); use a larger "
+                "step dt or a shorter run."
+            )
         ts = np.asarray(save_ts, dtype=float)
         if ts.ndim != 1 or ts.size == 0:
             raise ValueError("`save_ts` must be a non-empty 1-D array of times.")

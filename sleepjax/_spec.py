@@ -28,6 +28,7 @@ from ._errors import (
     Integer,
     Real,
     annotation_domain,
+    annotation_domains,
     as_param,
     unknown,
 )
@@ -218,15 +219,15 @@ class Protocol:
             k: p.default for k, p in sig.parameters.items() if p.kind == p.KEYWORD_ONLY
         }
 
-    def domains(self) -> dict[str, Domain]:
-        """Annotated domains of the keyword settings."""
+    def domains(self) -> dict[str, tuple[Domain, ...]]:
+        """Annotated domains of the keyword settings (one or more each)."""
         sig = inspect.signature(self.build, eval_str=True)
         out = {}
         for k, p in sig.parameters.items():
             if p.kind == p.KEYWORD_ONLY:
-                d = annotation_domain(p.annotation)
-                if d is not None:
-                    out[k] = d
+                ds = annotation_domains(p.annotation)
+                if ds:
+                    out[k] = ds
         return out
 
     def __call__(self, options, params, key, **kwargs):

@@ -20,11 +20,6 @@ def _error(msg: str, prog: str = "sleepjax") -> int:
     return 2
 
 
-def _check_out(out: Path, overwrite: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a folder.")
-
-
 # ------------------------------------------------------------------ run/demo
 def execute(
     cfg,
@@ -40,7 +35,6 @@ def execute(
     from .sweep import sweep, validate_sweep
 
     validate_sweep(cfg)  # every check before anything is compiled or written
-    _check_out(out, overwrite)
     t0 = time.perf_counter()
     result = sweep(cfg, out, overwrite=overwrite, quiet=quiet, devices=devices)
     wall = time.perf_counter() - t0
@@ -357,6 +351,10 @@ def main(argv=None) -> int:
         return int(args.func(args) or 0)
     except (ConfigError, ValueError, TypeError, FileNotFoundError) as e:
         return _error(str(e))
+    except PermissionError as e:
+        return _error(f"permission denied: {e.filename or e}.")
+    except OSError as e:  # a disk full, a folder removed under the run, ...
+        return _error(f"{e.strerror or e}: {e.filename or ''}".rstrip(": ") + ".")
     except KeyboardInterrupt:
         return _error("interrupted; re-run the same command to resume.")
 

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ._errors import ConfigError, OnGrid, suggest, unknown
+from ._errors import ConfigError, InRun, OnGrid, suggest, unknown
 from ._registry import get_model
 from ._spec import ModelSpec, Protocol, check_options, unused_parameters
 
@@ -57,8 +57,11 @@ class RunSettings:
             raise ConfigError(
                 f"[run] seeds must be a positive integer, got {self.seeds!r}."
             )
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"[run] seed must be an integer >= 0, got {self.seed!r}.")
+        if not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
+            raise ConfigError(
+                f"[run] seed must be an integer in [0, 2**32), got {self.seed!r} "
+                "(larger seeds would alias smaller ones)."
+            )
         if self.solver not in ("euler", "multirate"):
             raise _unknown("[run] solver", self.solver, ("euler", "multirate"))
         if not isinstance(self.substeps, int) or self.substeps < 1:
@@ -131,15 +134,70 @@ class RunConfig:
                 lambda: self.build(options=options, protocol_kwargs=protocol_kwargs)
             )
         except (ValueError, TypeError) as e:
-            raise ConfigError(f"the configuration cannot be built: {e}") from None
+            hint = ""
+            if "steps" in str(e):
+                hint = f" (set by {self._keys_of_times()})"
+            raise ConfigError(f"the configuration cannot be built: {e}{hint}") from None
         kw = {**self.protocol_kwargs, **(protocol_kwargs or {})}
-        for k, d in self.protocol_spec.domains().items():
-            if isinstance(d, OnGrid) and k in kw and not d.on_grid(kw[k], exp.dt):
+        checks = [(k, d) for k, ds in self.protocol_spec.domains().items() for d in ds]
+        for k, d in checks:
+            if k not in kw or kw[k] is None:
+                continue
+            if isinstance(d, OnGrid) and not d.on_grid(kw[k], exp.dt):
                 raise ConfigError(
                     f"[protocol] {k} = {kw[k]} is not a whole number of steps "
                     f"dt = {exp.dt}."
                 )
+            if isinstance(d, InRun) and not d.inside(kw[k], exp.t0, exp.t1):
+                raise ConfigError(
+                    f"[protocol] {k} = {kw[k]} lies outside the run "
+                    f"[{exp.t0:g}, {exp.t1:g}]: it would never take effect."
+                )
+        self._check_size(exp)
         return exp
+
+    def _keys_of_times(self) -> str:
+        """The config keys that set the step and the horizon (for messages)."""
+        keys = []
+        for section in ("model", "protocol"):
+            for k, v in dict(self.raw.get(section, {})).items():
+                if k == "dt" or k.startswith("t_") or k == "t1":
+                    keys.append(f"[{section}] {k} = {v}")
+        return ", ".join(keys) or "the defaults"
+
+    def _check_size(self, exp) -> None:
+        """Refuse a network that cannot fit the memory budget, naming the
+        options that make it large (before anything is compiled)."""
+        import jax.tree_util as jtu
+        import numpy as np
+
+        leaves = [
+            x
+            for x in jtu.tree_leaves((exp.state0, exp.model))
+            if hasattr(x, "shape") and hasattr(x, "dtype")
+        ]
+        if not leaves:
+            return
+        nbytes = sum(int(np.prod(x.shape)) * np.dtype(x.dtype).itemsize for x in leaves)
+        budget = self.run.memory_budget_mb * 2**20
+        # a step holds the state, its derivative and its noise at least
+        need = 3 * nbytes
+        if need <= budget:
+            return
+        big = max(leaves, key=lambda x: int(np.prod(x.shape)))
+        sizes = set(big.shape)
+        keys = [
+            f"[model] {k} = {v}"
+            for k, v in dataclasses.asdict(self.options).items()
+            if isinstance(v, int) and not isinstance(v, bool) and v in sizes
+        ]
+        by = f", from {', '.join(keys)}" if keys else ""
+        raise ConfigError(
+            f"one network needs about {need / 2**30:.3g} GiB (its state holds an "
+            f"array of shape {tuple(big.shape)}{by}), more than the memory budget "
+            f"[run] memory_budget_mb = {self.run.memory_budget_mb:g} MiB; use a "
+            "smaller network or raise the budget."
+        )
 
     def build(self, params=None, key=None, *, options=None, protocol_kwargs=None):
         """The `Experiment` of one network (params/key may be batched under vmap)."""
@@ -241,7 +299,8 @@ def parse_protocol(
         elif isinstance(default, str) and not isinstance(v, str):
             raise ConfigError(f"{where} must be a string, got {v!r}.")
         if k in domains and v is not None:
-            v = domains[k].check(v, where)
+            for d in domains[k]:
+                v = d.check(v, where)
             if isinstance(default, int) and not isinstance(default, bool):
                 v = int(v)
         kw[k] = v
@@ -326,8 +385,17 @@ def load(path: str | Path) -> RunConfig:
     if not path.is_file():
         raise ConfigError(f"configuration path is not a file: {path}")
     try:
-        with path.open("rb") as f:
-            raw = tomllib.load(f)
+        data = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"cannot read configuration {path}: {e.strerror}.") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"{path} is not a TOML configuration (not UTF-8 text; a binary file?)."
+        ) from None
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} is not valid TOML: {e}") from None
     return parse(raw)

@@ -478,8 +478,8 @@ def validate(doc: dict, source: str = "<config>") -> FitConfig:
     if xtol is not None:
         xtol = _check_pos(err, "fit", "xtol", xtol)
     seed = f.get("seed", 0)
-    if not _is_int(seed) or seed < 0:
-        err.add("fit", f"`seed` must be an integer >= 0, got {seed!r}.")
+    if not _is_int(seed) or not 0 <= seed < 2**32:
+        err.add("fit", f"`seed` must be an integer in [0, 2**32), got {seed!r}.")
 
     data = f.get("data", {})
     if not isinstance(data, dict):
@@ -489,8 +489,8 @@ def validate(doc: dict, source: str = "<config>") -> FitConfig:
         if k not in DATA_KEYS:
             err.unknown("fit.data", k, DATA_KEYS)
     dseed = data.get("seed", 1)
-    if not _is_int(dseed) or dseed < 0:
-        err.add("fit.data", f"`seed` must be an integer >= 0, got {dseed!r}.")
+    if not _is_int(dseed) or not 0 <= dseed < 2**32:
+        err.add("fit.data", f"`seed` must be an integer in [0, 2**32), got {dseed!r}.")
     ddraws = _check_int(err, "fit.data", "draws", data.get("draws", 1))
 
     # Trace the experiment once (shapes only, nothing compiled or run) to learn
@@ -529,9 +529,13 @@ def load_config(path) -> FitConfig:
     """Read and validate a fit config file (see `validate`)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8")
     except OSError as e:
         raise ConfigError(f"cannot read config {path}: {e.strerror}.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"{path} is not a TOML configuration (not UTF-8 text; a binary file?)."
+        ) from None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

@@ -43,6 +43,7 @@ import hashlib
 import json
 import platform
 import re
+import uuid
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -448,6 +449,10 @@ class _Spec:
             "finalized": None,
             "resumed": [],
             "complete": False,
+            # a new id each time a store is created at a path: a writer checks
+            # before every chunk that the store it writes is still the one it
+            # opened (not replaced by another process's --overwrite)
+            "generation": uuid.uuid4().hex,
             "summary": None,
             "status_codes": _STATUS_CODES,
         }

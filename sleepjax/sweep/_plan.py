@@ -290,7 +290,7 @@ def _as_list(where: str, path: str, values) -> list:
     return list(values)
 
 
-def _parse_random(table, valid, numeric, checker, seed: int):
+def _parse_random(table, valid, numeric, checker, seed: int, budget: float):
     if not isinstance(table, Mapping):
         raise _err(f"random must be a table, got {table!r}.")
     table = dict(table)
@@ -303,6 +303,12 @@ def _parse_random(table, valid, numeric, checker, seed: int):
         raise _err(
             "random has no parameter to draw: add e.g. "
             '"model.noise" = { dist = "loguniform", low = 0.1, high = 10 }.'
+        )
+    if n * 8 * (len(specs) + 4) > budget / 2:
+        raise _err(
+            f"random.n = {n} draws need {n * 8 * (len(specs) + 4) / 2**30:.3g} GiB "
+            "of host memory for their tables, more than half the memory budget "
+            "([run] memory_budget_mb); split the sweep into several runs."
         )
     rng = np.random.default_rng([rseed, _RANDOM_SALT])
     columns = {}
@@ -443,7 +449,14 @@ def validate_sweep(cfg: RunConfig) -> SweepPlan:
                 leaf=lambda v: "dist" in v,
             ):
                 claim(path, "random")
-        n, cols = _parse_random(rtable, valid, numeric, checker, cfg.run.seed)
+        n, cols = _parse_random(
+            rtable,
+            valid,
+            numeric,
+            checker,
+            cfg.run.seed,
+            cfg.run.memory_budget_mb * 2**20,
+        )
         rows = list(zip(*[c.tolist() for c in cols.values()], strict=True))
         axes.append(("random", tuple(cols), rows))
 
@@ -453,6 +466,16 @@ def validate_sweep(cfg: RunConfig) -> SweepPlan:
     n_networks = math.prod(sizes)
     if n_networks > _MAX_NETWORKS:
         raise _err(f"{n_networks} networks is more than {_MAX_NETWORKS}.")
+    table = n_networks * 8 * (len(used) + 4)  # values, seed, group, cell, key
+    budget = cfg.run.memory_budget_mb * 2**20
+    if table > budget / 2:
+        raise _err(
+            f"seeds × grid × zip × random = {n_networks} networks: their parameter "
+            f"tables alone need {table / 2**30:.3g} GiB of host memory, more than "
+            f"half the memory budget ([run] memory_budget_mb = "
+            f"{cfg.run.memory_budget_mb:g} MiB). Split the sweep into several runs "
+            "(or raise the budget)."
+        )
 
     idx = np.arange(n_networks, dtype=np.int64)
     levels = np.unravel_index(idx, sizes) if sizes else ()

@@ -29,6 +29,7 @@ import jax
 import numpy as np
 
 from ..config import ConfigError, RunConfig
+from ._output import LOCK, OutputLock, check_folder
 from ._plan import SweepPlan, validate_sweep
 from ._runner import (
     DEFAULT_BATCH,
@@ -170,6 +171,50 @@ def run_plan(
 
 
 def _sweep(plan: SweepPlan, out, *, overwrite, quiet, devices) -> SweepResult:
+    """Run `plan` into `out` holding its folder's lock (or in memory)."""
+    if out is None:
+        return _execute(
+            plan, None, None, overwrite=overwrite, quiet=quiet, devices=devices
+        )
+    out = Path(out)
+    check_folder(out, overwrite=overwrite)
+    pc = jax.process_count()
+    job = _job_id(plan) if pc > 1 else None
+    if pc > 1 and jax.process_index() != 0:
+        lock = _wait_for_lock(out, job)
+    else:
+        lock = OutputLock.acquire(out, job=job, say=_log)
+    try:
+        return _execute(
+            plan, out, lock, overwrite=overwrite, quiet=quiet, devices=devices
+        )
+    finally:
+        lock.release()
+
+
+def _job_id(plan: SweepPlan) -> str:
+    """One id for the processes of one jax.distributed run: the coordinator,
+    the process count and the sweep."""
+    from jax._src import distributed
+
+    coord = getattr(distributed.global_state, "coordinator_address", None)
+    return f"{coord}|{jax.process_count()}|{_hash_json(plan.store_config)[:16]}"
+
+
+def _wait_for_lock(out: Path, job: str, timeout: float = 600.0) -> OutputLock:
+    """Processes other than 0 of a distributed run join process 0's lock."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        if (out / LOCK).exists():
+            lock = OutputLock.acquire(out, job=job)
+            if not lock.owner:
+                return lock
+            lock.release()
+        time.sleep(1.0)
+    raise TimeoutError(f"process 0 did not lock {out} within {timeout:g} s")
+
+
+def _execute(plan: SweepPlan, out, lock, *, overwrite, quiet, devices) -> SweepResult:
     runner = _Runner(plan, devices)
 
     # shapes of every group's outputs; they must agree (one store)
@@ -212,6 +257,7 @@ def _sweep(plan: SweepPlan, out, *, overwrite, quiet, devices) -> SweepResult:
         plan.n_networks, default_batch * ndev, bytes_per_net, runner.budget
     )
     pi, pc = jax.process_index(), jax.process_count()
+    resuming = False
     if out is not None:
         path = Path(out) / STORE_NAME
         if not overwrite and path.is_dir():
@@ -221,6 +267,10 @@ def _sweep(plan: SweepPlan, out, *, overwrite, quiet, devices) -> SweepResult:
                 old = None
             if old is not None and old.config_hash == _hash_json(config):
                 chunk = old.chunk_size  # resume with the chunking on disk
+                resuming = True
+        if not resuming and pi == 0:
+            # compile first: a size that cannot fit fails before a store exists
+            runner.compile_all(list(range(len(plan.groups))))
         kw = dict(
             config=config,
             n_networks=plan.n_networks,
@@ -299,6 +349,8 @@ def _sweep(plan: SweepPlan, out, *, overwrite, quiet, devices) -> SweepResult:
 
             data, status = runner.run_chunk(sl, variables, on_call)
             if store is not None:
+                lock.check()  # still this run's folder and store
+                store.check_generation()
                 store.write_chunk(i, data, status)
             else:
                 for k, v in data.items():

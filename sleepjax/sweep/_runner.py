@@ -231,8 +231,17 @@ class _Runner:
                 f"compiled in {dt:.1f} s"
                 + (f"; {need / 2**20:.3g} MiB per device" if need else "")
             )
-            if need is None or need <= self.budget or pinned or batch == 1:
+            if need is None or need <= self.budget:
                 break
+            if pinned or batch == 1:
+                raise ConfigError(
+                    f"[sweep] the networks with {group.label()} need "
+                    f"{need / 2**30:.3g} GiB per device for a call of {batch} "
+                    f"network(s) (XLA's estimate), more than the memory budget "
+                    f"[run] memory_budget_mb = {self.run.memory_budget_mb:g} MiB; "
+                    "use smaller networks, a smaller [sweep] batch, or a larger "
+                    "budget."
+                )
             batch = max(1, batch // 2)  # deterministic: depends on config only
         if key is None:
             self._local[gi] = (compiled, batch)

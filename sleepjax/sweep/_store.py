@@ -117,6 +117,7 @@ class ResultStore:
         self.config: dict[str, Any] = attrs["config"]
         self.config_hash: str = attrs["config_hash"]
         self._complete = bool(attrs.get("complete", False))
+        self.generation: str | None = attrs.get("generation")
         self._arrays: dict[str, zarr.Array] = {}
 
     # ---------------------------------------------------------------- make
@@ -164,7 +165,7 @@ class ResultStore:
         path = Path(path)
         spec = _Spec.build(config, n_networks, chunk_size, coords, time, variables)
         cls._check_target(path, overwrite=overwrite)
-        cls._build(path, spec, device=device)
+        cls._build(path, spec, device=device, overwrite=overwrite)
         return cls._open(path, read_only=False)
 
     @classmethod
@@ -220,7 +221,7 @@ class ResultStore:
                     + ". Use another path, or overwrite=True to delete it."
                 )
         cls._check_target(path, overwrite=overwrite)
-        cls._build(path, spec, device=device)
+        cls._build(path, spec, device=device, overwrite=overwrite)
         return cls._open(path, read_only=False)
 
     @classmethod
@@ -275,14 +276,20 @@ class ResultStore:
                 )
 
     @staticmethod
-    def _build(path: Path, spec: _Spec, *, device: str) -> None:
-        """Write a complete empty store next to ``path``, then rename it in."""
+    def _build(path: Path, spec: _Spec, *, device: str, overwrite: bool) -> None:
+        """Write a complete empty store next to ``path``, then rename it in
+        (replacing a store that is there only with ``overwrite``)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tag = uuid.uuid4().hex[:12]
         tmp = path.parent / f".{path.name}.creating-{tag}"
         try:
             spec.write(tmp, device=device)
             if path.is_dir():
+                if any(path.iterdir()) and not overwrite:
+                    raise StoreConfigMismatch(
+                        f"a store appeared at {path} while this one was being "
+                        "created (another process?); nothing was replaced."
+                    )
                 if any(path.iterdir()):  # an old store: move aside, then drop
                     trash = path.parent / f".{path.name}.deleting-{tag}"
                     os.rename(path, trash)
@@ -369,6 +376,28 @@ class ResultStore:
 
     # ---------------------------------------------------------------- write
 
+    def check_generation(self) -> None:
+        """Raise `StoreConfigMismatch` if the store at `path` is gone or is no
+        longer the one this object opened (another process replaced it)."""
+        meta = self.path / "zarr.json"
+        try:
+            attrs = json.loads(meta.read_text()).get("attributes", {})
+        except FileNotFoundError:
+            raise StoreConfigMismatch(
+                f"the results store {self.path} was deleted while this run was "
+                "writing it; this run stops (run the command again to start anew)."
+            ) from None
+        except (OSError, ValueError) as e:
+            raise StoreConfigMismatch(
+                f"the results store {self.path} cannot be read any more ({e}); "
+                "this run stops."
+            ) from None
+        if attrs.get("generation") != self.generation:
+            raise StoreConfigMismatch(
+                f"the results store {self.path} was replaced by another process "
+                "while this run was writing it; this run stops and leaves it alone."
+            )
+
     def _check_writable(self) -> None:
         if self.read_only:
             raise ValueError(
@@ -446,7 +475,10 @@ class ResultStore:
                 "failure) or 2 (non-finite)"
             )
         if self._read_chunk_done(sl):
-            raise ValueError(f"chunk {i} is already written")
+            raise ValueError(
+                f"chunk {i} of {self.path} is already written: another process is "
+                "writing this store (one writer per output folder)."
+            )
 
         for name, arr in arrays.items():
             self._array(name)[sl] = arr

@@ -11,7 +11,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
-from ..._errors import Interval, NonNegative, OnGrid, Positive
+from ..._errors import InRun, Interval, NonNegative, OnGrid, Positive
 from ..._experiment import Experiment, save_grid
 from ..._model import Model
 from ..._schedule import PiecewiseConstant
@@ -77,7 +77,7 @@ def learning(
     p: SusmanParams,
     key: PRNGKeyArray,
     *,
-    window: tuple[float, float] = (500.0, 600.0),
+    window: Annotated[tuple[float, float], InRun()] = (500.0, 600.0),
     t_end: Time = 3000.0,
     save_every: Time = 25.0,
 ) -> Experiment:
@@ -104,7 +104,7 @@ def limit_cycle(
     n_planes: Annotated[int, Positive()] = 1,
     cue_plane: Annotated[int, NonNegative()] = 0,
     cue: float = 10.0,
-    t_cue: Duration = 5.0,
+    t_cue: Annotated[float, Positive(), InRun()] = 5.0,
     cue_duration: Duration = 2.0,
     t_end: Time = 100.0,
     save_every: Time = 0.1,
@@ -135,7 +135,10 @@ def life_cycle(
     p: SusmanParams,
     key: PRNGKeyArray,
     *,
-    windows: tuple[tuple[float, float], ...] = ((500.0, 600.0), (1500.0, 1600.0)),
+    windows: Annotated[tuple[tuple[float, float], ...], InRun()] = (
+        (500.0, 600.0),
+        (1500.0, 1600.0),
+    ),
     t_retain: Time = 3000.0,
     cue: float = 10.0,
     cue_fraction: Annotated[float, Interval(0.0, 1.0)] = 0.5,
