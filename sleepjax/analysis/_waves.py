@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool
 
-_BIG = 2**30
+_BIG = 2**28
 
 
 def _nearest(on: Bool[Array, "T S"]):

@@ -192,13 +192,14 @@ class SpikeResponseNetwork(AbstractMap):
 
     def init(self, v0: Mapping | None = None, age0: float = 1e4, dtype=None):
         """Every neuron at rest (or `v0[name]` mV above it), no adaptation,
-        last spike `age0` ms ago, no spikes."""
+        no spikes, its last spike `age0` ms before the first step (so the
+        first step sees $s$ = `age0`)."""
         dtype = dtype or jnp.result_type(float)
         out = {}
         for name, p in self.populations.items():
             z = jnp.zeros((p.n,), dtype)
             v = z + (0.0 if v0 is None else v0.get(name, 0.0))
-            out[name] = SRMState(v=v, a=z, age=z + age0, y=z)
+            out[name] = SRMState(v=v, a=z, age=z + (age0 - self.dt), y=z)
         return out
 
     def draw_inputs(self, key: PRNGKeyArray, dtype) -> dict[str, Vec]:

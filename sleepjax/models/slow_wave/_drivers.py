@@ -26,6 +26,10 @@ def _leaf(name):
     return eqx.field(converter=lambda v: as_param(v, name))
 
 
+def _bool(v) -> Array:
+    return jnp.asarray(v, bool)
+
+
 def _at(t, when) -> Array:
     """t == when on the ms grid (times are whole ms)."""
     return jnp.abs(t - when) < 0.5
@@ -35,7 +39,7 @@ class PeriodicPairing(eqx.Module):
     r"""Pairings every `period` ms at $t \equiv$ `phase` (mod `period`), from
     `t_on`: a volley on the first `n_stim` inputs at the pairing time and a
     forced postsynaptic spike $\Delta t$ (`delta_t`) ms after it (before it
-    when $\Delta t < 0$), or none (`pre_only`). Times are in ms."""
+    when $\Delta t < 0$), or none (`pre_only`, a bool leaf). Times in ms."""
 
     period: Scalar = _leaf("period")
     phase: Scalar = _leaf("phase")
@@ -43,7 +47,7 @@ class PeriodicPairing(eqx.Module):
     t_on: Scalar = _leaf("t_on")
     n_inputs: int = eqx.field(static=True)
     n_stim: int = eqx.field(static=True)
-    pre_only: bool = eqx.field(static=True, default=False)
+    pre_only: Array = eqx.field(converter=_bool, default=False)
 
     def init(self, dtype):
         return jnp.zeros((), dtype)  # pairings delivered
@@ -52,7 +56,7 @@ class PeriodicPairing(eqx.Module):
         on = t >= self.t_on
         pre = on & _at(jnp.mod(t - self.phase, self.period), 0.0)
         post_time = jnp.mod(t - self.phase - self.delta_t, self.period)
-        post = on & _at(post_time, 0.0) & (not self.pre_only)
+        post = on & _at(post_time, 0.0) & ~self.pre_only
         x = jnp.where(jnp.arange(self.n_inputs) < self.n_stim, pre, False)
         return x.astype(state.dtype), post, 1.0, state + pre
 
@@ -86,7 +90,7 @@ class TriggeredPairing(eqx.Module):
     n_pairings: Scalar = _leaf("n_pairings")
     n_inputs: int = eqx.field(static=True)
     n_stim: int = eqx.field(static=True)
-    pre_only: bool = eqx.field(static=True, default=False)
+    pre_only: Array = eqx.field(converter=_bool, default=False)
 
     def init(self, dtype):
         z = jnp.zeros((), dtype)
@@ -107,7 +111,7 @@ class TriggeredPairing(eqx.Module):
         pre_at = jnp.where(fire, jnp.where(self.delta_t >= 0, t, late), s.pre_at)
         post_at = jnp.where(fire, jnp.where(self.delta_t >= 0, late, t), s.post_at)
         pre = _at(t, pre_at)
-        post = _at(t, post_at) & (not self.pre_only)
+        post = _at(t, post_at) & ~self.pre_only
         x = jnp.where(jnp.arange(self.n_inputs) < self.n_stim, pre, False)
         new = TriggerState(
             count=s.count + fire,

@@ -41,7 +41,7 @@ class SlowWaveOptions:
     baseline: Literal["online", "fixed"] = option(
         "online", doc="single neuron's ḡ: running mean of g, or the parameter g_bar"
     )
-    n_x: int = option(24, Integer(3), doc="rate lattice: sites along x")
+    n_x: int = option(24, Integer(1), doc="rate lattice: sites along x")
     n_y: int = option(1, Integer(1), doc="rate lattice: sites along y (1: chain)")
     rate_dt: float = option(0.5, Positive(), unit="ms", doc="rate lattice Euler step")
 

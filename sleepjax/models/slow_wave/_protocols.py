@@ -309,8 +309,9 @@ def waves(
     """Travelling up-state waves in the E–I rate lattice (`n_x` × `n_y`
     sites, nearest-neighbour coupling `wave_coupling`, noise `wave_noise`):
     `start` = "random" draws each site's adaptation uniformly in [0, 0.5]
-    (from the key); "left"/"right" start every site at a = 0.3 with the
-    first/last two columns up (r_E = 1). The E rate of every site is saved
+    (from the key); "left"/"right" start the first/last max(2, n_x/8)
+    columns up (r_E = 1, a = 0) and the others down with a = 0.2 (excitable:
+    a neighbour's up state recruits them). The E rate of every site is saved
     every `save_every` ms; the report finds up onsets and measures the
     waves' speed and direction. Sweep `wave_coupling` × `wave_noise`."""
     net = rate_lattice(opts, p)
@@ -319,12 +320,12 @@ def waves(
         a0 = jr.uniform(key, shape, minval=0.0, maxval=0.5)
         y0 = net.init(a=a0)
     else:
-        col = np.zeros(shape[0])
-        col[:2] = 1.0
+        col = np.arange(shape[0]) < max(2, shape[0] // 8)
         if start == "right":
             col = col[::-1]
-        rE = col if len(shape) == 1 else np.repeat(col[:, None], shape[1], axis=1)
-        y0 = net.init(rE=jnp.asarray(rE), a=0.3)
+        if len(shape) == 2:
+            col = np.repeat(col[:, None], shape[1], axis=1)
+        y0 = net.init(rE=jnp.asarray(col, float), a=jnp.where(col, 0.0, 0.2))
     return Experiment(
         net,
         y0,
