@@ -31,3 +31,9 @@ from ._srm import SoftplusGain as SoftplusGain
 from ._srm import SpikeResponseNetwork as SpikeResponseNetwork
 from ._srm import StepInfo as StepInfo
 from ._srm import refractory as refractory
+from ._threshold import ThresholdNetwork as ThresholdNetwork
+from ._threshold import gaussian_threshold as gaussian_threshold
+from ._threshold import heaviside as heaviside
+from ._threshold import kwta as kwta
+from ._threshold import kwta_shift as kwta_shift
+from ._threshold import run_synchronous as run_synchronous
