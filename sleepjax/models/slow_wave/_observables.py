@@ -36,7 +36,7 @@ _UNITS = {
     "rate_state": (
         "population 1 E rate per state",
         "Hz",
-        "global down, local down, global up, local up (NaN: never visited)",
+        "global down, local down, global up, local up (0: not visited)",
     ),
     "cell_rate_state": ("E cell 0 rate per state", "Hz", "as rate_state, cell 0"),
     "fraction": ("time fraction per state", "1", "of the counted time"),
@@ -100,10 +100,16 @@ class SingleObservables(_Base):
         return out
 
 
+def _rates(tally) -> Array:
+    """Rates per state, 0 for states not visited yet (a store treats NaN as
+    a failed network; `fraction` tells which states were visited)."""
+    return jnp.where(tally.time > 0, jnp.nan_to_num(tally.rates()), 0.0)
+
+
 def _state_stats(s) -> dict[str, Array]:
     return {
-        "rate_state": s.pop_tally.rates(),
-        "cell_rate_state": s.cell_tally.rates(),
+        "rate_state": _rates(s.pop_tally),
+        "cell_rate_state": _rates(s.cell_tally),
         "fraction": s.pop_tally.fractions(),
         "onset_rate": s.pop_tally.onset_rate(),
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import Patch
 
 from ...analysis import STATE_NAMES
 from ...plot import StoreView
@@ -69,17 +70,15 @@ def network_report(view: StoreView):
     _shade(ax_r, ts, code)
     ax_u.set_ylabel("mean E potential (mV)")
     ax_u.set_title(
-        "One network: mean E potential per population; background = population "
-        "1's state ("
-        + ", ".join(
-            f"{n}: {c}"
-            for n, c in zip(
-                STATE_NAMES, ("dark blue", "light blue", "salmon", "red"), strict=True
-            )
-        )
-        + ")",
+        "One network, 10 s: mean E potential per population (shading: "
+        "population 1's state)",
         fontsize=9,
     )
+    patches = [
+        Patch(color=c, alpha=0.35, label=n)
+        for c, n in zip(STATE_COLORS, STATE_NAMES, strict=True)
+    ]
+    ax_r.legend(handles=patches, fontsize=7, ncol=4, loc="upper right")
     ax_u.legend(fontsize=7, ncol=3, loc="upper right")
     ax_r.set_ylabel("E rate, 20 ms low-pass (Hz)")
     ax_r.set_xlabel("time (s)")
