@@ -26,6 +26,9 @@ from ._planes import orthonormal_basis as orthonormal_basis
 from ._planes import plane_block as plane_block
 from ._planes import plane_overlap as plane_overlap
 from ._planes import reduced_coordinates as reduced_coordinates
+from ._probe import logistic_fit as logistic_fit
+from ._probe import probe_accuracy as probe_accuracy
+from ._probe import standardise as standardise
 from ._robustness import crossing as crossing
 from ._robustness import neural_noise_recall as neural_noise_recall
 from ._robustness import synaptic_noise_recall as synaptic_noise_recall

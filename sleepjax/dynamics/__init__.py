@@ -14,6 +14,7 @@ from ._hopfield import QuadraticLagrangian as QuadraticLagrangian
 from ._hopfield import ReducedHopfield as ReducedHopfield
 from ._hopfield import TwoLayerHopfield as TwoLayerHopfield
 from ._memory import ModernHopfieldMemory as ModernHopfieldMemory
+from ._memory import RetrievalMap as RetrievalMap
 from ._memory import converge as converge
 from ._memory import coverage as coverage
 from ._projections import BitProjection as BitProjection

@@ -42,6 +42,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
 from .._errors import as_param, check_positive
+from .._system import AbstractMap
 from ._hopfield import LogSumExpLagrangian, QuadraticLagrangian, ReducedHopfield
 
 
@@ -169,3 +170,23 @@ def coverage(
     nearest pattern of some state with cosine ≥ `threshold`."""
     hit = jnp.zeros((m,), bool).at[index].max(cosine >= threshold)
     return jnp.sum(hit)
+
+
+class RetrievalMap(AbstractMap):
+    r"""Retrieval as a discrete-time map: step $k$ applies the memory's update
+    (one Euler step of model B, $dt = \tau_f$) to every state of a batch
+    `(Q, d)`. Because the stopping rule of `converge` stops only at exact
+    fixed points, $k$ steps of this map give `retrieve(..., max_iter=k)`.
+
+    **Field:** `memory` (a `ModernHopfieldMemory`)."""
+
+    memory: ModernHopfieldMemory
+
+    def step(self, t, y: Float[Array, "Q d"], key) -> Float[Array, "Q d"]:
+        return jax.vmap(self.memory.update)(y)
+
+    def check_state(self, y) -> None:
+        if jnp.ndim(y) != 2 or jnp.shape(y)[1] != self.memory.dim:
+            raise ValueError(
+                f"the state must have shape (Q, {self.memory.dim}), got {jnp.shape(y)}."
+            )
