@@ -1,43 +1,75 @@
-"""sleepjax: differentiable, vmapped plastic networks with noise, homeostasis, sleep."""
+"""sleepjax: differentiable, vmapped plastic networks with noise, homeostasis, sleep.
 
-from . import analysis as analysis
-from . import dynamics as dynamics
-from . import plasticity as plasticity
-from . import stimuli as stimuli
-from ._brownian import FoldInBrownianPath as FoldInBrownianPath
-from ._errors import ConfigError as ConfigError
-from ._errors import Integer as Integer
-from ._errors import Interval as Interval
-from ._errors import NonNegative as NonNegative
-from ._errors import OnGrid as OnGrid
-from ._errors import Positive as Positive
-from ._errors import Real as Real
-from ._experiment import Experiment as Experiment
-from ._experiment import save_grid as save_grid
-from ._iterate import iterate as iterate
-from ._model import Model as Model
-from ._noise import NeuronNoise as NeuronNoise
-from ._noise import WeightNoise as WeightNoise
-from ._registry import get_model as get_model
-from ._registry import register as register
-from ._registry import registered_models as registered_models
-from ._registry import unregister as unregister
-from ._simulate import STATUS_MEANINGS as STATUS_MEANINGS
-from ._simulate import Simulation as Simulation
-from ._simulate import network_keys as network_keys
-from ._simulate import simulate as simulate
-from ._solvers import EventSolver as EventSolver
-from ._solvers import MultirateEuler as MultirateEuler
-from ._spec import AbstractObservables as AbstractObservables
-from ._spec import AbstractParams as AbstractParams
-from ._spec import ModelSpec as ModelSpec
-from ._spec import Protocol as Protocol
-from ._spec import Report as Report
-from ._spec import option as option
-from ._spec import param as param
-from ._state import Activity as Activity
-from ._state import NetworkState as NetworkState
-from ._system import AbstractMap as AbstractMap
-from ._system import AbstractSystem as AbstractSystem
+The public API is listed once, below. Names load on first use (`import
+sleepjax` is cheap: the command line's `--help` does not import JAX).
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
+
+#: subpackages
+_SUBPACKAGES = (
+    "analysis",
+    "dynamics",
+    "plasticity",
+    "stimuli",
+)
+
+#: public name -> module that defines it
+_API = {
+    "FoldInBrownianPath": "._brownian",
+    "ConfigError": "._errors",
+    "Integer": "._errors",
+    "Interval": "._errors",
+    "NonNegative": "._errors",
+    "OnGrid": "._errors",
+    "Positive": "._errors",
+    "Real": "._errors",
+    "Experiment": "._experiment",
+    "save_grid": "._experiment",
+    "iterate": "._iterate",
+    "Model": "._model",
+    "NeuronNoise": "._noise",
+    "WeightNoise": "._noise",
+    "get_model": "._registry",
+    "register": "._registry",
+    "registered_models": "._registry",
+    "unregister": "._registry",
+    "STATUS_MEANINGS": "._simulate",
+    "Simulation": "._simulate",
+    "network_keys": "._simulate",
+    "simulate": "._simulate",
+    "EventSolver": "._solvers",
+    "MultirateEuler": "._solvers",
+    "AbstractObservables": "._spec",
+    "AbstractParams": "._spec",
+    "ModelSpec": "._spec",
+    "Protocol": "._spec",
+    "Report": "._spec",
+    "option": "._spec",
+    "param": "._spec",
+    "Activity": "._state",
+    "NetworkState": "._state",
+    "AbstractMap": "._system",
+    "AbstractSystem": "._system",
+}
+
+__all__ = [*_SUBPACKAGES, *_API, "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _SUBPACKAGES:
+        module = importlib.import_module(f".{name}", __name__)
+    elif name in _API:
+        module = getattr(importlib.import_module(_API[name], __name__), name)
+    else:
+        raise AttributeError(f"module 'sleepjax' has no attribute {name!r}")
+    globals()[name] = module
+    return module
+
+
+def __dir__():
+    return sorted(__all__)

@@ -125,12 +125,13 @@ class AbstractObservables(eqx.Module):
     - `families`: named groups of observables (e.g. "weights": w_mean, w_std)
       usable wherever a loss takes names; `default_fit`: the names a fit reads
       when none are given; `headline`: the names a sweep's summary table shows
-      first.
+      first; `time_units`: the unit of the save times.
     """
 
     families: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     default_fit: ClassVar[tuple[str, ...]] = ()
     headline: ClassVar[tuple[str, ...]] = ()
+    time_units: ClassVar[str] = ""
     units: ClassVar[Mapping[str, tuple[str, str, str]]] = {}
 
     @abc.abstractmethod
@@ -145,6 +146,11 @@ class AbstractObservables(eqx.Module):
     def available(self) -> tuple[str, ...]:
         """The names `differentiable` can compute (default: `names`)."""
         return self.names
+
+    def applies(self, name: str) -> bool:
+        """Whether `name` means something for this experiment (summaries leave
+        out those that do not; default: all do)."""
+        return True
 
     def dims(self, name: str, ndim: int) -> tuple[str, ...]:
         """Dimension names of `name` after the time axis (`ndim` of them)."""

@@ -51,7 +51,9 @@ def test_demo_tiny(tmp_path, capsys):
     # results are real numbers, not placeholders: the memory is inserted at t=20
     mem = np.abs(ds["mem_im"].values[..., 0])
     t = ds["time"].values
-    assert np.all(np.isfinite(mem))
+    # finite once the memory exists, NaN (not defined) before its insertion
+    assert np.all(np.isfinite(mem[:, t > 20])) and np.all(np.isnan(mem[:, t <= 20]))
+    assert 20.1 in np.round(t, 6)  # the moment of insertion is saved
     code = np.array([str(c) for c in ds["protocol.code"].values])
     assert sorted({str(r) for r in ds["model.rule"].values}) == [
         "decorrelation",

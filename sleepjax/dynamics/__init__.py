@@ -26,10 +26,10 @@ from ._projections import unpack_bits as unpack_bits
 from ._rate import RateNetwork as RateNetwork
 from ._srm import ExternalInput as ExternalInput
 from ._srm import PoissonInput as PoissonInput
-from ._srm import SRMPopulation as SRMPopulation
-from ._srm import SRMState as SRMState
 from ._srm import SoftplusGain as SoftplusGain
 from ._srm import SpikeResponseNetwork as SpikeResponseNetwork
+from ._srm import SRMPopulation as SRMPopulation
+from ._srm import SRMState as SRMState
 from ._srm import StepInfo as StepInfo
 from ._srm import refractory as refractory
 from ._threshold import ThresholdNetwork as ThresholdNetwork

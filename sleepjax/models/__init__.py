@@ -4,3 +4,4 @@ from . import generative as generative
 from . import hopfield as hopfield
 from . import slow_wave as slow_wave
 from . import susman as susman
+from . import two_factor as two_factor

@@ -3,6 +3,11 @@ Burgess's cortex), the perturbed-and-adversarial-dreaming networks
 (Deperrois et al.), their layers, and training as a discrete-time map (one
 step = one epoch) that `Experiment`, sweeps and stores run like any model."""
 
+from ._dreaming import DreamEncoder as DreamEncoder
+from ._dreaming import DreamGenerator as DreamGenerator
+from ._dreaming import DreamingObjective as DreamingObjective
+from ._dreaming import DreamMemory as DreamMemory
+from ._dreaming import latent_kl as latent_kl
 from ._layers import BatchNorm as BatchNorm
 from ._layers import BNStats as BNStats
 from ._layers import Conv as Conv

@@ -434,7 +434,14 @@ class _Spec:
             out.extend(found or ["layout differs"])
         return out
 
-    def write(self, path: Path, *, device: str) -> None:
+    def write(self, path: Path, *, device: str, extra: Mapping | None = None) -> None:
+        """Write the empty store. `extra`: more group attributes (not part of
+        the hashes), e.g. `time_attrs` for the time coordinate and the run's
+        `resolved` configuration; `index_dims`: extra dimensions that get an
+        index coordinate 0, 1, ... ."""
+        extra = dict(extra or {})
+        time_attrs = dict(extra.pop("time_attrs", None) or {})
+        index_dims = list(extra.pop("index_dims", None) or ())
         n, cs = self.n_networks, self.chunk_size
         names = " ".join(self.coords)
         attrs = {
@@ -453,6 +460,7 @@ class _Spec:
             # before every chunk that the store it writes is still the one it
             # opened (not replaced by another process's --overwrite)
             "generation": uuid.uuid4().hex,
+            **_jsonable(extra, "attributes"),
             "summary": None,
             "status_codes": _STATUS_CODES,
         }
@@ -478,7 +486,19 @@ class _Spec:
             arr[:] = values
         if self.time is not None:
             t = self.time
-            make(_TIME, t.shape, [_TIME], t.dtype, 0, chunks=t.shape)[:] = t
+            arr = make(
+                _TIME, t.shape, [_TIME], t.dtype, 0, chunks=t.shape, attrs=time_attrs
+            )
+            arr[:] = t
+        # an index coordinate for the extra dimensions asked for (plane, ...)
+        dim_sizes = {}
+        for spec in self.variables.values():
+            for d, size in zip(spec.dims, spec.shape, strict=True):
+                if d != _TIME:
+                    dim_sizes[d] = size
+        for d, size in dim_sizes.items():
+            if d in index_dims and d not in self.variables and d not in self.coords:
+                make(d, (size,), [d], "int64", 0, chunks=(size,))[:] = np.arange(size)
         var_attrs = {"coordinates": names} if names else {}
         for name, spec in self.variables.items():
             make(
@@ -498,6 +518,8 @@ class _Spec:
             attrs={
                 "flag_values": [int(s) for s in Status],
                 "flag_meanings": " ".join(s.name.lower() for s in Status),
+                "long_name": "status of the network",
+                "units": "1",
                 "description": "-1 pending, 0 ok, 1 solver failure, 2 non-finite",
                 **var_attrs,
             },

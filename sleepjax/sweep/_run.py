@@ -49,6 +49,7 @@ from ._store import (
     VariableSpec,
     _hash_json,
     _is_store_dir,
+    _jsonable,
 )
 from ._summary import final_values, format_summary, summarize, summary_variables
 
@@ -219,8 +220,13 @@ def _execute(plan: SweepPlan, out, lock, *, overwrite, quiet, devices) -> SweepR
 
     # shapes of every group's outputs; they must agree (one store)
     shapes, save_ts = None, None
+    applies = {}
     for g in plan.groups:
         ys, ts, observe = runner.shapes(g)
+        applies[g.index] = {
+            k: bool(observe.applies(k)) if hasattr(observe, "applies") else True
+            for k in ys
+        }
         sig = {k: (v.shape, str(v.dtype)) for k, v in ys.items()}
         if shapes is None:
             shapes, save_ts, first, observe0 = ys, ts, (g, sig), observe
@@ -279,6 +285,14 @@ def _execute(plan: SweepPlan, out, lock, *, overwrite, quiet, devices) -> SweepR
             time=save_ts,
             variables=variables,
             device=_device_text(devices),
+            attrs={
+                "time_attrs": {
+                    "long_name": "time",
+                    "units": str(getattr(observe0, "time_units", "")),
+                },
+                "resolved": resolved_config(plan),
+                "index_dims": sorted({d for v in variables.values() for d in v.dims}),
+            },
         )
         if pc > 1 and pi != 0:
             store = _wait_for_store(path, kw)
@@ -389,7 +403,7 @@ def _execute(plan: SweepPlan, out, lock, *, overwrite, quiet, devices) -> SweepR
         finals = {
             k: final_values(memory[k]) for k in summary_variables(variables, headline)
         }
-    summary = summarize(plan, status, finals, float(save_ts[-1]))
+    summary = summarize(plan, status, finals, float(save_ts[-1]), applies)
     summary["devices"] = _device_text(devices)
     if n_done_here:
         busy = time.perf_counter() - t0
@@ -409,6 +423,36 @@ def _execute(plan: SweepPlan, out, lock, *, overwrite, quiet, devices) -> SweepR
         data=None if store is not None else memory,
         wall_s=0.0,
         dims={k: v.dims for k, v in variables.items()},
+    )
+
+
+def resolved_config(plan: SweepPlan) -> dict[str, Any]:
+    """Every setting the run uses, defaults included: the model's options and
+    the parameters its protocol reads, the protocol's settings and `[run]`
+    (swept values are the store's coordinates). For a Python sweep: the
+    parameters' values."""
+    import dataclasses as dc
+
+    from .._spec import unused_parameters
+
+    cfg = plan.config
+    if cfg is None:
+        return {"run": dc.asdict(plan.run)}
+    spec = cfg.spec
+    params = cfg.default_params()
+    key = jax.random.key(0, impl=cfg.run.prng)
+    unused = set(unused_parameters(lambda p: cfg.build(p, key), params))
+    values = {
+        k: float(f"{float(np.asarray(getattr(params, k))):.7g}")
+        for k in spec.param_fields
+        if k not in unused and np.ndim(getattr(params, k)) == 0
+    }
+    model = {"name": cfg.model, **dc.asdict(cfg.options), **values}
+    proto = {"name": cfg.protocol, **cfg.protocol_spec.kwargs, **cfg.protocol_kwargs}
+    units = {k: f.unit for k, f in spec.param_fields.items() if f.unit}
+    return _jsonable(
+        {"model": model, "protocol": proto, "run": dc.asdict(cfg.run), "units": units},
+        "resolved",
     )
 
 

@@ -94,11 +94,15 @@ def _variable_dims(observe, shapes: dict[str, tuple]) -> dict[str, tuple]:
 
 
 def _finish(ys: dict, status):
-    """Mark non-finite outputs as status 2 and NaN-mask failed networks."""
+    """Mark infinite outputs as status 2 and NaN-mask failed networks.
+
+    A NaN output alone is not a failure: observables use NaN for "not defined
+    here" (e.g. a memory before it is inserted); a diverging network shows in
+    its final state (status 2 from the run) or as an infinite output."""
     finite = jnp.array(True)
     for y in jtu.tree_leaves(ys):
         if jnp.issubdtype(y.dtype, jnp.inexact):
-            finite = finite & jnp.all(jnp.isfinite(y))
+            finite = finite & ~jnp.any(jnp.isinf(y))
     status = jnp.where((status == OK) & ~finite, NONFINITE, status).astype(jnp.int8)
 
     def mask(y):

@@ -135,11 +135,15 @@ class ResultStore:
         variables: Mapping[str, VariableSpec | tuple],
         device: str = "",
         overwrite: bool = False,
+        attrs: Mapping[str, Any] | None = None,
     ) -> ResultStore:
         """Create a new, empty store at ``path`` (all chunks pending).
 
         Parameters
         ----------
+        attrs:
+            More group attributes (not part of the config or layout hashes);
+            ``time_attrs`` (a dict) goes to the ``time`` coordinate.
         path:
             Store directory. It must not exist, or be an empty directory, or
             (with ``overwrite=True``) be an existing sleepjax store, which is
@@ -165,7 +169,7 @@ class ResultStore:
         path = Path(path)
         spec = _Spec.build(config, n_networks, chunk_size, coords, time, variables)
         cls._check_target(path, overwrite=overwrite)
-        cls._build(path, spec, device=device, overwrite=overwrite)
+        cls._build(path, spec, device=device, overwrite=overwrite, attrs=attrs)
         return cls._open(path, read_only=False)
 
     @classmethod
@@ -181,6 +185,7 @@ class ResultStore:
         variables: Mapping[str, VariableSpec | tuple],
         device: str = "",
         overwrite: bool = False,
+        attrs: Mapping[str, Any] | None = None,
     ) -> ResultStore:
         """Resume the store at ``path`` if it matches, else create it.
 
@@ -221,7 +226,7 @@ class ResultStore:
                     + ". Use another path, or overwrite=True to delete it."
                 )
         cls._check_target(path, overwrite=overwrite)
-        cls._build(path, spec, device=device, overwrite=overwrite)
+        cls._build(path, spec, device=device, overwrite=overwrite, attrs=attrs)
         return cls._open(path, read_only=False)
 
     @classmethod
@@ -276,14 +281,16 @@ class ResultStore:
                 )
 
     @staticmethod
-    def _build(path: Path, spec: _Spec, *, device: str, overwrite: bool) -> None:
+    def _build(
+        path: Path, spec: _Spec, *, device: str, overwrite: bool, attrs=None
+    ) -> None:
         """Write a complete empty store next to ``path``, then rename it in
         (replacing a store that is there only with ``overwrite``)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tag = uuid.uuid4().hex[:12]
         tmp = path.parent / f".{path.name}.creating-{tag}"
         try:
-            spec.write(tmp, device=device)
+            spec.write(tmp, device=device, extra=attrs)
             if path.is_dir():
                 if any(path.iterdir()) and not overwrite:
                     raise StoreConfigMismatch(

@@ -38,9 +38,15 @@ def _fmt(v) -> str:
 
 
 def summarize(
-    plan: SweepPlan, status: np.ndarray, finals: dict[str, np.ndarray], t_last: float
+    plan: SweepPlan,
+    status: np.ndarray,
+    finals: dict[str, np.ndarray],
+    t_last: float,
+    applies: dict[int, dict[str, bool]] | None = None,
 ) -> dict[str, Any]:
-    """A JSON-able summary: totals, one row per grid/zip combination, failures."""
+    """A JSON-able summary: totals, one row per grid/zip combination (the mean
+    of each observable's last value over the combination's finished networks,
+    left out where the observable means nothing for it), failures."""
     status = np.asarray(status)
     ok = status == 0
     cell_paths = [p for p in plan.paths if plan.kinds[p] != "random"]
@@ -59,9 +65,7 @@ def summarize(
         total = np.bincount(
             inverse, weights=np.where(good, v, 0.0), minlength=len(cells)
         )
-        means[f"{name}(t={t_last:g})"] = np.where(
-            k > 0, total / np.maximum(k, 1), np.nan
-        )
+        means[name] = np.where(k > 0, total / np.maximum(k, 1), np.nan)
     rows = []
     for c in order:
         row: dict[str, Any] = {p: _item(plan.values[p][first[c]]) for p in cell_paths}
@@ -71,8 +75,14 @@ def summarize(
             solver_failed=int(n_solver[c]),
             nonfinite=int(n_nonfinite[c]),
         )
-        for label, m in means.items():
-            row[label] = float(m[c]) if np.isfinite(m[c]) else None
+        group = int(plan.group[first[c]])
+        for name, m in means.items():
+            label = f"{name} mean (t={t_last:g})"
+            meaningful = (applies or {}).get(group, {}).get(name, True)
+            if not meaningful:
+                row[label] = "n/a"
+            else:
+                row[label] = float(m[c]) if np.isfinite(m[c]) else None
         rows.append(row)
 
     where: dict[str, Any] = {}
@@ -122,6 +132,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     failed = n - ok
     lines = [
         f"sweep summary: {summary['description']}",
+        "  (values: the mean over each row's finished networks at the last save;"
+        " n/a: the observable means nothing for that row)",
         f"  {ok} ok, {failed} failed ({summary['solver_failed']} solver failure(s), "
         f"{summary['nonfinite']} non-finite)",
     ]

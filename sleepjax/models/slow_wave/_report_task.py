@@ -16,6 +16,13 @@ from ._report_util import mean_sem
 UP, DOWN, MAX_LAG = 0.5, 0.2, 100.0
 
 
+def _nanmean(x) -> float:
+    """Mean of the finite values (NaN, without a warning, when none)."""
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if x.size else float("nan")
+
+
 # -------------------------------------------------------------------- task
 def task_report(view: StoreView):
     """Both sets' weights across the run, the readouts before and after sleep."""
@@ -157,7 +164,7 @@ def _heatmaps(view, st, coords, ok):
         for i, yv in enumerate(uy):
             for j, xv in enumerate(ux):
                 sel = ok & (xs == xv) & (ys == yv)
-                G[i, j] = np.nanmean(st[key][sel]) if sel.any() else np.nan
+                G[i, j] = _nanmean(st[key][sel]) if sel.any() else np.nan
         grids[key] = G
     for ax, (key, title) in zip(axes, names, strict=True):
         G = grids[key]
@@ -225,7 +232,7 @@ def _spacetime(view, rE, st, coords, ok, dt):
         d = st["direction"][sel]
         ax.set_title(
             f"{g or 'all networks'}: E rate (bright = up)\ndirection "
-            f"{np.nanmean(d):+.2f}, speed {np.nanmean(st['speed'][sel]):.0f} sites/s",
+            f"{_nanmean(d):+.2f}, speed {_nanmean(st['speed'][sel]):.0f} sites/s",
             fontsize=9,
         )
         delay = st["delay"] if "delay" in st else st["delay_x"]
@@ -233,11 +240,11 @@ def _spacetime(view, rE, st, coords, ok, dt):
             {
                 "group": g or "all networks",
                 "networks": int(sel.sum()),
-                "direction": f"{np.nanmean(d):+.2f}",
-                "speed (sites/s)": f"{np.nanmean(st['speed'][sel]):.1f}",
-                "delay per site (ms)": f"{np.nanmean(delay[sel]):+.1f}",
-                "coherence": f"{np.nanmean(st['coherence'][sel]):.2f}",
-                "up onsets per site (Hz)": f"{np.nanmean(st['frequency'][sel]):.2f}",
+                "direction": f"{_nanmean(d):+.2f}",
+                "speed (sites/s)": f"{_nanmean(st['speed'][sel]):.1f}",
+                "delay per site (ms)": f"{_nanmean(delay[sel]):+.1f}",
+                "coherence": f"{_nanmean(st['coherence'][sel]):.2f}",
+                "up onsets per site (Hz)": f"{_nanmean(st['frequency'][sel]):.2f}",
             }
         )
     fig.suptitle(

@@ -136,6 +136,11 @@ class SusmanObservables(AbstractObservables):
     - `spectral`: save the eigenvalue observables (off for frozen weights).
     - `only`: `None` (save the above with `jnp.linalg.eig`) or the names to
       compute differentiably (set by `differentiable`).
+    - `t_insert`: the time a memory is inserted (erosion), or `None`. The
+      saved memory observables (`mem_*`, `plane_*`) are NaN at t ≤ t_insert:
+      before the memory exists they would track an unrelated eigenvalue.
+      (The differentiable version gives every time; restrict a loss with
+      `t_min`.)
     """
 
     planes: Float[Array, "p 2 n"]
@@ -143,6 +148,7 @@ class SusmanObservables(AbstractObservables):
     eigenplanes: bool = eqx.field(static=True, default=False)
     spectral: bool = eqx.field(static=True, default=True)
     only: tuple[str, ...] | None = eqx.field(static=True, default=None)
+    t_insert: float | None = eqx.field(static=True, default=None)
 
     families: ClassVar = {
         "memory": ("mem_re", "mem_im"),
@@ -154,7 +160,14 @@ class SusmanObservables(AbstractObservables):
         "block": ("plane_rho", "plane_gamma"),
     }
     default_fit: ClassVar = ("memory",)
+    time_units: ClassVar = "τ (the neuronal time constant)"
     headline: ClassVar = ("mem_im", "mem_re", "w_std", "rate_mean")
+
+    def applies(self, name: str) -> bool:
+        """Whether `name` means something for this memory: `mem_im` (and the
+        rotation ρ) does not for a real-coded memory."""
+        return not (self.real and name in ("mem_im", "plane_rho"))
+
     units: ClassVar = _UNITS
 
     def __check_init__(self):
@@ -195,7 +208,12 @@ class SusmanObservables(AbstractObservables):
     def differentiable(self, names=None) -> SusmanObservables:
         names = self.names if names is None else tuple(names)
         return SusmanObservables(
-            self.planes, self.real, self.eigenplanes, self.spectral, only=names
+            self.planes,
+            self.real,
+            self.eigenplanes,
+            self.spectral,
+            only=names,
+            t_insert=self.t_insert,
         )
 
     def __call__(self, t, y, model):
@@ -234,6 +252,11 @@ class SusmanObservables(AbstractObservables):
             rate_mean=jnp.mean(act.phi),
             rate_std=jnp.std(act.phi),
         )
+        if self.t_insert is not None:
+            before = t <= self.t_insert
+            for k in (*SPECTRAL, "plane_overlap", "plane_rho", "plane_gamma"):
+                if k in out:
+                    out[k] = jnp.where(before, jnp.nan, out[k])
         return out
 
     def _differentiable(self, y, model):

@@ -43,11 +43,14 @@ def erosion(
     t_end: Time = 10000.0,
     save_every: Time = 50.0,
     stdp_after_insert: bool = False,
+    save_insertion: bool = False,
 ) -> Experiment:
     """Erosion (paper Fig. 2): equilibrate with homeostasis and noise only, insert
     `strength·(uvᵀ − vuᵀ)` (imaginary) or `strength·uuᵀ` (real) at `t_insert`,
     with u, v ~ N(0, 1/N), and run to `t_end`. Δ_L is off (on after insertion if
-    `stdp_after_insert`)."""
+    `stdp_after_insert`). Saves every `save_every` (and, with
+    `save_insertion`, one step after the insertion: its moment); the memory
+    observables are NaN until the memory exists."""
     if code not in ("imaginary", "real"):
         raise ValueError(f"`code` must be 'imaginary' or 'real', got {code!r}.")
     if t_insert > t_end:
@@ -60,7 +63,13 @@ def erosion(
     model = build_model(opts, p, k_rule, stdp_gain=gain)
     state0 = init_state(model, opts, p, k_init)
     delta = memory_matrix(u, v, p.strength, code)
-    obs = SusmanObservables(jnp.stack([u, v])[None], real=(code == "real"))
+    obs = SusmanObservables(
+        jnp.stack([u, v])[None], real=(code == "real"), t_insert=t_insert
+    )
+    # the save grid, and the first step after the insertion (its moment)
+    save_ts = save_grid(0.0, t_end, save_every)
+    if save_insertion and t_insert < t_end:
+        save_ts = np.union1d(save_ts, [t_insert + opts.dt])
     return experiment(
         model,
         state0,
@@ -69,6 +78,7 @@ def erosion(
         t_end,
         save_every,
         events=(AddWeights(t_insert, delta),),
+        save_ts=save_ts,
     )
 
 

@@ -4,11 +4,12 @@ store or computed from the run's configuration; none is hard-coded."""
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 
 from ...plot import TIME, StoreView, band, plain_log, spread
-from ._options import RULES
 from ._report_cycles import (
     life_cycle_notes,
     life_cycle_report,
@@ -45,8 +46,45 @@ def _median_lifetime(lifetimes, alive_at_end) -> float:
     return float(np.median(np.where(alive_at_end, np.inf, lifetimes)))
 
 
+MAX_PANELS = 6
+
+
+def _others(view: StoreView) -> list[str]:
+    """Swept coordinates other than the rule, the code and the seed."""
+    skip = ("model.rule", "protocol.code", "seed")
+    return [c for c in view.store.coord_names if c not in skip]
+
+
+def _alive_until_lost(alive: np.ndarray) -> np.ndarray:
+    """True up to (and including) each network's last save with the memory
+    alive: the saves at which it is still tracked."""
+    last = np.where(
+        alive.any(axis=1), alive.shape[1] - 1 - np.argmax(alive[:, ::-1], axis=1), -1
+    )
+    return np.arange(alive.shape[1])[None, :] <= last[:, None]
+
+
+def _tracked_band(ax, t, Y, keep, color, label):
+    """Median and IQR over the networks that still hold the memory, drawn
+    while at least half of them do (a lost memory is not followed into the
+    bulk)."""
+    Y = np.where(keep, Y, np.nan)
+    held = np.mean(keep, axis=0) >= 0.5
+    if not held.any() or len(Y) == 0:
+        ax.plot([], [], color=color, lw=1.6, label=f"{label}: lost by {t[0]:.3g} τ")
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+        q25, q50, q75 = np.nanpercentile(
+            np.where(held, Y, np.nan), [25, 50, 75], axis=0
+        )
+    ax.plot(t, q50, color=color, lw=1.6, label=f"{label} (median, n={len(Y)})")
+    ax.fill_between(t, q25, q75, color=color, alpha=0.3, lw=0)
+
+
 def erosion_report(view: StoreView):
-    """Memory eigenvalue after insertion per rule and code; lifetime table."""
+    """Memory eigenvalue around the insertion, per rule, code and any other
+    swept parameter; lifetime table with one row per group."""
     t = view.time
     rule = view.label("model.rule").astype(str)
     code = view.label("protocol.code").astype(str)
@@ -55,39 +93,42 @@ def erosion_report(view: StoreView):
     eta = view.label("model.eta").astype(float)
     beta = view.label("model.beta").astype(float)
     strength = memory_strength(view, code)
-    # the bulk edge of each rule: circular-law radius sqrt(N var W) at the last
-    # save before insertion (median over that rule's networks)
-    w_std = view.var("w_std")
+    # the bulk edge: circular-law radius sqrt(N var W), over time
+    bulk = np.sqrt(n) * view.var("w_std")
     pre = max(int(np.searchsorted(t, t_ins)) - 1, 0)
+    others = _others(view)
+    cols = {c: view.label(c).astype(str) for c in others}
+    key = np.array(
+        [
+            ", ".join([r] + [f"{c.rpartition('.')[2]}={cols[c][i]}" for c in others])
+            for i, r in enumerate(rule)
+        ]
+    )
+    groups = list(dict.fromkeys(key[view.ok].tolist()))
+    # alive above max(1, 1.5 x the bulk radius before insertion), per group
     threshold = {
-        r: max(
-            1.0, 1.5 * float(np.median(np.sqrt(n) * w_std[(rule == r) & view.ok, pre]))
-        )
-        for r in set(rule[view.ok])
+        g: max(1.0, 1.5 * float(np.median(bulk[(key == g) & view.ok, pre])))
+        for g in groups
     }
-    per_net = np.array([threshold.get(r, np.inf) for r in rule])
+    per_net = np.array([threshold.get(g, np.inf) for g in key])
     alive = memory_alive(view, code, per_net[:, None])
     after = t > t_ins  # a save at exactly t_insert sees the state before it
     ta = t[after] - t_ins
     horizon = float(t[-1] - t_ins)
-    rules = [r for r in RULES if r in set(rule)]
+    shown = groups[:MAX_PANELS]
+    ncol = min(3, len(shown))
+    nrow = -(-len(shown) // ncol)
     fig, axes = plt.subplots(
-        1, len(rules), figsize=(4.6 * len(rules), 3.8), squeeze=False
+        nrow, ncol, figsize=(5.2 * ncol, 4.0 * nrow), squeeze=False
     )
     rows = []
-    for ax, r in zip(axes[0], rules, strict=True):
+    for g in groups:
         stats = {}
-        for c, color in (("imaginary", "C0"), ("real", "C3")):
-            sel = (rule == r) & (code == c) & view.ok
+        for c in ("imaginary", "real"):
+            sel = (key == g) & (code == c) & view.ok
             if not sel.any():
                 continue
-            name = "imaginary code |Im λ|" if c == "imaginary" else "real code Re λ"
-            # below `floor` (deep in the bulk, or |Im λ| = 0 for a real
-            # eigenvalue) the tracked eigenvalue is noise: clip for the log axis
-            floor = 0.1 * threshold[r]
-            band(ax, ta, np.maximum(strength[sel][:, after], floor), color, name)
             al = alive[sel][:, after]
-            # lifetime: time after insertion until the memory is last seen alive
             lt = np.array([ta[a].max() if a.any() else 0.0 for a in al])
             rates = [
                 _decay_rate(ta, s, a)
@@ -95,68 +136,84 @@ def erosion_report(view: StoreView):
             ]
             rate = np.median(rates) if np.isfinite(rates).all() else np.nan
             stats[c] = dict(
-                lt=_median_lifetime(lt, al[:, -1]),
-                end=np.mean(al[:, -1]),
-                rate=rate,
+                lt=_median_lifetime(lt, al[:, -1]), end=np.mean(al[:, -1]), rate=rate
             )
-            if r == "dissipation":
-                # theory: λ0 exp(−ηβ (t − t_insert)) from the first save after insertion
-                lam0 = np.median(strength[sel][:, after][:, 0])
-                rate_th = float(np.median(eta[sel] * beta[sel]))
-                ax.plot(
-                    ta,
-                    lam0 * np.exp(-rate_th * (ta - ta[0])),
-                    color="k",
-                    ls="--",
-                    lw=0.8,
-                    label=f"λ0·exp(−ηβt), ηβ = {rate_th:.1e}" if c == "real" else None,
-                )
-        ax.axhline(
-            threshold[r],
-            color="gray",
-            ls=":",
-            lw=1,
-            label=f"alive above {threshold[r]:.2g} (max(1, 1.5 × bulk radius))",
-        )
-        ax.set_title(r.replace("_", " "))
-        ax.set_xlabel("time after insertion (τ)")
-        plain_log(ax)
-        ax.set_ylim(bottom=0.1 * threshold[r])
-        ax.legend(fontsize=7)
+        row = {"group": g}
+        for c, st in stats.items():
+            short = "imag" if c == "imaginary" else "real"
+            row[f"{short} lifetime"] = _fmt_life(st["lt"], ta, horizon)
+            row[f"{short} alive at end"] = f"{st['end']:.0%}"
+            row[f"{short} decay rate"] = _fmt_rate(st["rate"])
         if "imaginary" in stats and "real" in stats:
             si, sr = stats["imaginary"], stats["real"]
             outlived = si["lt"] > 1.2 * sr["lt"] or (
                 si["end"] > 0.5 and sr["end"] < 0.5
             )
-
-            def fmt_rate(x):
-                return "-" if not np.isfinite(x) else f"{x:.1e}"
-
-            def fmt_life(x):
-                if np.isinf(x):
-                    return f">= {horizon:.0f}"
-                # 0: not alive at the first save after insertion
-                return f"< {ta[0]:g}" if x == 0 else f"{x:.0f}"
-
-            rows.append(
-                {
-                    "rule": r,
-                    "imag lifetime": fmt_life(si["lt"]),
-                    "real lifetime": fmt_life(sr["lt"]),
-                    "imag alive at end": f"{si['end']:.0%}",
-                    "real alive at end": f"{sr['end']:.0%}",
-                    "imag decay rate": fmt_rate(si["rate"]),
-                    "real decay rate": fmt_rate(sr["rate"]),
-                    "imaginary outlived real": "yes" if outlived else "no",
-                }
-            )
+            row["imaginary outlived real"] = "yes" if outlived else "no"
+        rows.append(row)
+    for ax, g in zip(axes.flat, shown, strict=False):
+        sel_g = (key == g) & view.ok
+        # the bulk radius before and after the insertion: the baseline
+        band(ax, t - t_ins, bulk[sel_g], "0.5", "bulk radius √N·std(W)")
+        for c, color in (("imaginary", "C0"), ("real", "C3")):
+            sel = sel_g & (code == c)
+            if not sel.any():
+                continue
+            name = "imaginary code |Im λ|" if c == "imaginary" else "real code Re λ"
+            keep = _alive_until_lost(alive[sel][:, after])
+            _tracked_band(ax, ta, strength[sel][:, after], keep, color, name)
+            if g.split(",")[0] == "dissipation":
+                lam0 = np.nanmedian(strength[sel][:, after][:, 0])
+                rate_th = float(np.median(eta[sel] * beta[sel]))
+                ax.plot(
+                    ta,
+                    lam0 * np.exp(-rate_th * (ta - ta[0])),
+                    color=color,
+                    ls="--",
+                    lw=0.8,
+                    label=f"theory λ0·exp(−ηβt), ηβ = {rate_th:.1e}",
+                )
+        ax.axvline(0.0, color="k", lw=0.8)
+        ax.axhline(
+            threshold[g],
+            color="gray",
+            ls=":",
+            lw=1,
+            label=f"alive above {threshold[g]:.2g}",
+        )
+        ax.set_title(g.replace("_", " "), fontsize=9)
+        ax.set_xlabel("time since the insertion (τ)")
+        plain_log(ax)
+        ax.set_ylim(bottom=0.1 * threshold[g])
+        ax.legend(fontsize=6, loc="lower left")
+    for ax in list(axes.flat)[len(shown) :]:
+        ax.set_axis_off()
     axes[0, 0].set_ylabel("memory eigenvalue")
-    fig.suptitle(
-        f"Erosion (memory inserted at t = {t_ins:g}): median, IQR (dark) and range "
-        f"(light) over seeds; N = {n}"
+    title = (
+        f"Erosion: a memory inserted at t = {t_ins:g} (black line), tracked while it "
+        f"stands out of the bulk (N = {n}; median and IQR over seeds)"
     )
+    if len(groups) > len(shown):
+        title += (
+            f"\n{len(groups) - len(shown)} more parameter groups in the table; "
+            "plot any of them with `sleepjax plot`"
+        )
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig, rows
+
+
+def _fmt_rate(x) -> str:
+    return "-" if not np.isfinite(x) else f"{x:.1e}"
+
+
+def _fmt_life(x, ta, horizon) -> str:
+    if np.isinf(x):
+        return f">= {horizon:.0f}"
+    # 0: not alive at the first save after insertion
+    if x == 0:
+        return f"< {ta[0]:.3g}"
+    return f"{x:.3g}" if x < 10 else f"{x:.0f}"
 
 
 def erosion_notes(view: StoreView) -> str:
