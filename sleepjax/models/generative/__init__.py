@@ -16,6 +16,8 @@ change which parameters receive gradients.
 """
 
 from ..._spec import ModelSpec, Protocol, Report
+from ._dream import DreamingObservables as DreamingObservables
+from ._dream import dreaming as dreaming
 from ._observables import ConsolidationObservables as ConsolidationObservables
 from ._observables import ExtendedModel as ExtendedModel
 from ._observables import RecallObservables as RecallObservables
@@ -37,6 +39,7 @@ SPEC = ModelSpec(
     protocols={
         "consolidation": Protocol(consolidation, numeric=_NUMERIC),
         "recall": Protocol(recall, numeric=frozenset({"occlusion"})),
+        "dreaming": Protocol(dreaming, numeric=frozenset({"occlusion"})),
     },
     reports={k: Report(*v) for k, v in REPORTS.items()},
 )

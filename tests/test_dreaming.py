@@ -1,0 +1,96 @@
+"""Perturbed and adversarial dreaming (Deperrois et al. 2022): the phase
+switches change which parameters receive gradients, checked on the gradient
+pytree of each phase, and a disabled phase leaves its parameters unchanged
+through a whole update."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import jax.tree_util as jtu
+import numpy as np
+import pytest
+
+from sleepjax.data.shapes import shapes
+from sleepjax.nets import DreamEncoder, DreamGenerator, DreamingObjective, latent_kl
+
+WIDTH, LATENT, B = 4, 8, 8
+
+
+def _norm(tree) -> float:
+    return float(sum(jnp.sum(jnp.abs(x)) for x in jtu.tree_leaves(tree)))
+
+
+@pytest.fixture(scope="module")
+def setup():
+    x, _ = shapes(0, B, size=32)
+    params = (
+        DreamEncoder(jr.key(0), WIDTH, LATENT),
+        DreamGenerator(jr.key(1), WIDTH, LATENT),
+    )
+    return 2.0 * x - 1.0, params
+
+
+def _grads(flags, x, params):
+    obj = DreamingObjective(**flags)
+    mem = obj.init_memory(B, LATENT)
+    return jax.jit(lambda p: obj.phase_gradients(p, mem, x, jr.key(3)))(params)
+
+
+FULL = dict(wake=True, nrem=True, rem=True)
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [FULL, dict(FULL, rem=False), dict(FULL, nrem=False), dict(FULL, wake=False)],
+    ids=["full", "no_rem", "no_nrem", "no_wake"],
+)
+def test_switches_on_the_gradient_pytree(setup, flags):
+    x, params = setup
+    g = _grads(flags, x, params)
+    (we, wg), (ne, ng), (re_, rg) = (g[k][1] for k in ("wake", "nrem", "rem"))
+    # NREM never trains the generator nor the real/dream head
+    assert _norm(ng) == 0.0 and _norm(ne.real_head) == 0.0
+    # the real/dream head learns only when REM is on (wake "real" and REM "dream")
+    assert (_norm(we.real_head) > 0) == flags["rem"]
+    assert (_norm(re_.real_head) > 0) == flags["rem"]
+    assert (_norm(rg) > 0) == flags["rem"] and (_norm(re_) > 0) == flags["rem"]
+    assert (_norm(ne.convs) > 0) == flags["nrem"]
+    assert (_norm(ne.latent_head) > 0) == flags["nrem"]
+    # the generator learns to reconstruct only when wake is on
+    assert (_norm(wg) > 0) == flags["wake"]
+    assert _norm(we.convs) > 0  # the latent regulariser always reaches the encoder
+
+
+def test_rem_gradient_of_the_generator_is_reversed(setup):
+    x, params = setup
+    obj = DreamingObjective(**FULL)
+    mem = obj.init_memory(B, LATENT)
+    g = jax.jit(lambda p: obj.phase_gradients(p, mem, x, jr.key(3)))(params)
+    direct = jax.jit(
+        jax.grad(lambda p: obj.rem_loss(p, x, mem, jr.split(jr.key(3), 3)[2]))
+    )(params)
+    for a, b in zip(
+        jtu.tree_leaves(g["rem"][1][1]), jtu.tree_leaves(direct[1]), strict=True
+    ):
+        np.testing.assert_allclose(a, -b, rtol=1e-5, atol=1e-8)
+
+
+def test_disabled_phase_leaves_parameters_unchanged(setup):
+    x, params = setup
+    obj = DreamingObjective(wake=True, nrem=True, rem=False)
+    mem = obj.init_memory(B, LATENT)
+    opt = obj.init(params)
+    new, mem2, _, loss = jax.jit(lambda p: obj.update(p, mem, opt, x, jr.key(4)))(
+        params
+    )
+    np.testing.assert_array_equal(new[0].real_head.weight, params[0].real_head.weight)
+    assert not np.array_equal(new[0].latent_head.weight, params[0].latent_head.weight)
+    assert bool(mem2.seen) and np.isfinite(float(loss))
+
+
+def test_latent_kl_is_zero_for_standard_normal_statistics():
+    z = jr.normal(jr.key(0), (4000, 3))
+    assert abs(float(latent_kl(z))) < 5e-3
+    assert float(latent_kl(3.0 * z + 1.0)) > 1.0
