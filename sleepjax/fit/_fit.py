@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -180,12 +181,26 @@ def fit(
     trace = {n: [np.asarray(problem.values(raw0)[n])] for n in names}
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=steps, desc="fit", unit="step", dynamic_ncols=True)
+        print(
+            "fit: compiling the loss and its gradient (the first step; the "
+            "following ones reuse it)…",
+            file=sys.stderr,
+            flush=True,
+        )
     t_start = time.perf_counter()
     value, g, ys = _value_grad_batch(problem, raw, noise, data_ys)
+    jax.block_until_ready(value)
+    if progress:
+        from tqdm.auto import tqdm
+
+        print(
+            f"fit: compiled in {time.perf_counter() - t_start:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+        bar = tqdm(total=steps, desc="fit", unit="step", dynamic_ncols=True)
     ys_init = ys
+    stop = f"the {steps} steps were taken"
     if reuse:
         opt_state = optax.tree_utils.tree_set(opt_state, value=value, grad=g)
     t_compile = 0.0
@@ -200,6 +215,7 @@ def fit(
             losses.append(value_np)
             gnorms.append(gnorm)
             if tol is not None and np.all(gnorm < tol):
+                stop = f"every gradient norm fell below tol = {tol:g} (step {i})"
                 break
             new, opt_state = _update_batch(
                 problem, optimizer, raw, opt_state, value, g, noise, data_ys
@@ -229,6 +245,7 @@ def fit(
                 t_compile = time.perf_counter() - t_start
                 t_start = time.perf_counter()
             if xtol is not None and moved < xtol:
+                stop = f"no value moved by more than xtol = {xtol:g} (step {i + 1})"
                 break
     finally:
         if bar is not None:
@@ -276,6 +293,22 @@ def fit(
         initial={n: np.asarray(v) for n, v in ys_init.items()},
         seconds=seconds,
         compile_seconds=t_compile,
+        stop_reason=stop,
+        **_labels(problem.build(params_in).observe, obs_names),
         params_in=params_in,
         trainables=trainables,
     )
+
+
+def _labels(observe, names) -> dict:
+    """Long names with units of the fitted observables, and the time unit."""
+    if not hasattr(observe, "attrs"):
+        return {}
+    labels = {}
+    for n in names:
+        a = observe.attrs(n)
+        unit = a.get("units", "")
+        labels[n] = a.get("long_name", n) + (
+            f" ({unit})" if unit not in ("", "1") else ""
+        )
+    return {"labels": labels, "time_units": str(getattr(observe, "time_units", ""))}

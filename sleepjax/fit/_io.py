@@ -121,6 +121,7 @@ def save_result(
             "compile_seconds": result.compile_seconds,
             "steps": int(result.grad_norm.shape[0]),
             "restarts": int(result.loss.shape[1]),
+            "stopped_because": getattr(result, "stop_reason", ""),
         }
         (stage / META_FILE).write_text(json.dumps(meta, indent=2, default=str))
         old = None

@@ -48,6 +48,9 @@ class FitResult:
     seconds: float
     compile_seconds: float
     params_in: Any = dataclasses.field(default=None, repr=False)
+    stop_reason: str = ""
+    labels: dict[str, str] = dataclasses.field(default_factory=dict, repr=False)
+    time_units: str = ""
     trainables: tuple[Param, ...] = dataclasses.field(default=(), repr=False)
 
     @property
@@ -76,16 +79,23 @@ class FitResult:
         }
 
     def summary(self) -> str:
-        """A table of start, fitted (best restart) and true values."""
+        """A table of the given start (restart 0's), fitted (best restart) and
+        true values, and why the fit stopped."""
         r = self.best
         lines = [
             f"best restart {r}: loss {self.loss[0, r]:.4g} -> {self.loss[-1, r]:.4g}"
+            + (f"; stopped because {self.stop_reason}" if self.stop_reason else "")
         ]
+        if r != 0:
+            starts = ", ".join(
+                f"{n}={_fmt(self.init_values[n][r])}" for n in self.names
+            )
+            lines.append(f"(restart {r} started from the perturbed start {starts})")
         lines.append(
             f"{'param':>12} {'start':>11} {'fitted':>11} {'true':>11} {'rel.err':>8}"
         )
         for n in self.names:
-            s, f = self.init_values[n][r], self.values[n][r]
+            s, f = self.init_values[n][0], self.values[n][r]
             t = None if self.true_values is None else self.true_values[n]
             err = "" if t is None else f"{self.relative_error()[n]:8.2%}"
             lines.append(
