@@ -225,11 +225,17 @@ def add_plot_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("results", help="output folder of `sleepjax run` (or its .zarr)")
     p.add_argument(
-        "--x", required=True, help="swept parameter: a path (model.noise) or its name"
+        "--list",
+        action="store_true",
+        help="list the store's observables (with their meaning and unit) and "
+        "swept parameters, then stop",
+    )
+    p.add_argument(
+        "--x", help="swept parameter: a path (model.noise) or its name (required)"
     )
     p.add_argument("--y", help="a second swept parameter: draws a heatmap")
     p.add_argument(
-        "--var", required=True, help="observable (a data variable of the store)"
+        "--var", help="observable (a data variable of the store; see --list)"
     )
     p.add_argument(
         "--time", default="last", help="a time (nearest save time) or 'last'"
@@ -250,15 +256,24 @@ def add_plot_parser(sub) -> argparse.ArgumentParser:
         help="keep only networks with this parameter value (repeatable)",
     )
     p.add_argument("--abs", action="store_true", help="plot the absolute value")
-    p.add_argument("--out", required=True, help="figure file (.png, .pdf, .svg)")
+    p.add_argument("--out", help="figure file (.png, .pdf, .svg) (required)")
     p.set_defaults(func=plot_main)
     return p
 
 
 def plot_main(args: argparse.Namespace) -> int:
     """Entry point of `sleepjax plot`; returns 0 (raises ValueError on bad input)."""
-    from .plot import plot_results
+    from .plot import describe_variables, plot_results
 
+    if args.list:
+        print(describe_variables(args.results))
+        return 0
+    missing = [f"--{k}" for k in ("x", "var", "out") if getattr(args, k) is None]
+    if missing:
+        raise ValueError(
+            f"sleepjax plot needs {', '.join(missing)} (or --list to see the "
+            "observables and swept parameters)."
+        )
     out = plot_results(
         args.results,
         x=args.x,

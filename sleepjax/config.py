@@ -223,20 +223,62 @@ def _check_number(where: str, value, *, positive=False, nonneg=False) -> float:
     return float(value)
 
 
-def parse_model(section: Mapping[str, Any]):
-    """`(name, spec, options, params)` of a `[model]` section."""
+class _Problems:
+    """Collects the problems of a configuration, to report them together."""
+
+    def __init__(self):
+        self.items: list[str] = []
+
+    def check(self, fn, *args, **kwargs):
+        """`fn(*args, **kwargs)`, or `None` with its ConfigError recorded."""
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as e:
+            self.items.append(str(e))
+            return None
+
+    def raise_if_any(self) -> None:
+        if len(self.items) == 1:
+            raise ConfigError(self.items[0])
+        if self.items:
+            raise ConfigError(
+                f"{len(self.items)} problems in the configuration:\n  - "
+                + "\n  - ".join(self.items)
+            )
+
+
+def parse_model(section: Mapping[str, Any], problems: _Problems | None = None):
+    """`(name, spec, options, params)` of a `[model]` section (every problem
+    of a key recorded in `problems`, or the first raised)."""
+    own = problems is None
+    problems = _Problems() if own else problems
     sec = dict(section)
     spec = get_model(sec.pop("name", None))
     opt_fields, par_fields = spec.option_fields, spec.param_fields
     opt_kw, params = {}, {}
+    n_before = len(problems.items)
     for k, v in sec.items():
         if k in opt_fields:
-            opt_kw[k] = v
+            d = opt_fields[k].domain
+            if d is None:
+                opt_kw[k] = v
+            else:
+                ok = problems.check(d.check, v, f"[model] {k}")
+                if ok is not None:
+                    opt_kw[k] = v
         elif k in par_fields:
-            params[k] = spec.check_param(k, v)
+            value = problems.check(spec.check_param, k, v)
+            if value is not None:
+                params[k] = value
         else:
-            raise _unknown("[model] key", k, list(opt_fields) + list(par_fields))
-    opts = check_options(spec, opt_kw)
+            problems.items.append(
+                str(_unknown("[model] key", k, list(opt_fields) + list(par_fields)))
+            )
+    opts = None
+    if len(problems.items) == n_before:
+        opts = problems.check(check_options, spec, opt_kw)
+    if own:
+        problems.raise_if_any()
     return spec.name, spec, opts, params
 
 
@@ -264,10 +306,28 @@ def _check_tuple_like(where: str, value, default: tuple):
 
 
 def parse_protocol(
-    section: Mapping[str, Any], spec: ModelSpec
+    section: Mapping[str, Any], spec: ModelSpec, problems: _Problems | None = None
 ) -> tuple[str, dict[str, Any]]:
     """`(name, settings)` of a `[protocol]` section: each setting checked by the
-    type of its default and its declared domain."""
+    type of its default and its declared domain (every problem recorded in
+    `problems`, or the first raised)."""
+    own = problems is None
+    problems = _Problems() if own else problems
+    name, kw = _parse_protocol_name(section, spec)
+    proto = spec.protocols[name]
+    valid = proto.kwargs
+    domains = proto.domains()
+    out = {}
+    for k, v in kw.items():
+        value = problems.check(_protocol_value, name, k, v, valid, domains)
+        if value is not None or v is None:
+            out[k] = value
+    if own:
+        problems.raise_if_any()
+    return name, out
+
+
+def _parse_protocol_name(section, spec):
     sec = dict(section)
     if "name" not in sec:
         raise ConfigError(
@@ -276,13 +336,14 @@ def parse_protocol(
     name = sec.pop("name")
     if name not in spec.protocols:
         raise _unknown("protocol", name, spec.protocols)
-    proto = spec.protocols[name]
-    valid = proto.kwargs
-    domains = proto.domains()
-    kw = {}
-    for k, v in sec.items():
-        if k not in valid:
-            raise _unknown(f"[protocol] key for {name!r}", k, valid)
+    return name, sec
+
+
+def _protocol_value(name, k, v, valid, domains):
+    """One `[protocol]` setting, checked (ConfigError naming the key)."""
+    if k not in valid:
+        raise _unknown(f"[protocol] key for {name!r}", k, valid)
+    if True:
         default = valid[k]
         where = f"[protocol] {k}"
         if isinstance(default, bool):
@@ -303,36 +364,45 @@ def parse_protocol(
                 v = d.check(v, where)
             if isinstance(default, int) and not isinstance(default, bool):
                 v = int(v)
-        kw[k] = v
-    return name, kw
+    return v
 
 
 def parse(raw: Mapping[str, Any]) -> RunConfig:
     """Validate a configuration dict (as read from TOML) into a `RunConfig`."""
     if not isinstance(raw, Mapping):
         raise ConfigError("a configuration must be a TOML table.")
+    problems = _Problems()
     for k in raw:
         if k not in SECTIONS:
-            raise _unknown("section", k, SECTIONS)
-        if not isinstance(raw[k], Mapping):
-            raise ConfigError(f"[{k}] must be a table.")
-    name, spec, opts, params = parse_model(raw.get("model", {}))
+            problems.items.append(str(_unknown("section", k, SECTIONS)))
+        elif not isinstance(raw[k], Mapping):
+            problems.items.append(f"[{k}] must be a table.")
+    problems.raise_if_any()
+    name, spec, opts, params = parse_model(raw.get("model", {}), problems)
     if "protocol" not in raw:
-        raise ConfigError(
+        problems.items.append(
             f"the configuration has no [protocol] section; add one with name = one "
             f"of {', '.join(spec.protocols)}."
         )
+    else:
+        protocol, kw = problems.check(
+            parse_protocol, raw["protocol"], spec, problems
+        ) or (
+            None,
+            None,
+        )
+    run_sec = dict(raw.get("run", {}))
+    valid_run = {f.name for f in dataclasses.fields(RunSettings)}
+    for k in list(run_sec):
+        if k not in valid_run:
+            problems.items.append(str(_unknown("[run] key", k, valid_run)))
+            run_sec.pop(k)
+    run = problems.check(RunSettings, **run_sec)
+    problems.raise_if_any()
     try:
         spec.params(**params)
     except ValueError as e:
         raise ConfigError(f"[model] {e}") from None
-    protocol, kw = parse_protocol(raw["protocol"], spec)
-    run_sec = dict(raw.get("run", {}))
-    valid_run = {f.name for f in dataclasses.fields(RunSettings)}
-    for k in run_sec:
-        if k not in valid_run:
-            raise _unknown("[run] key", k, valid_run)
-    run = RunSettings(**run_sec)
     cfg = RunConfig(
         model=name,
         spec=spec,

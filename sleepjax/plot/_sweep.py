@@ -117,6 +117,45 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def _axis_label(store: ResultStore, coord: str) -> str:
+    """A swept parameter's name and unit (from the run's resolved settings)."""
+    section, _, name = coord.partition(".")
+    unit = (store.attrs.get("resolved") or {}).get("units", {}).get(name, "")
+    return f"{name or coord} ({unit})" if unit else (name or coord)
+
+
+def _var_label(store: ResultStore, var: str, label: str, absolute: bool) -> str:
+    """An observable's long name and unit (from its stored attributes), with
+    the selection (time, index) that `label` adds to its name."""
+    try:
+        attrs = store.variable_attrs(var)
+    except ValueError:
+        attrs = {}
+    long = attrs.get("long_name") or var
+    unit = attrs.get("units", "")
+    extra = label[len(var) :] if label.startswith(var) else ""
+    if absolute:
+        long = f"|{long}|"
+    return f"{long}{extra}" + (f" ({unit})" if unit not in ("", "1") else "")
+
+
+def describe_variables(results: str | Path) -> str:
+    """The observables of a results store with their meaning and unit."""
+    store = open_results(results)
+    lines = []
+    for name in sorted(store.variables):
+        a = store.variable_attrs(name)
+        unit = a.get("units", "")
+        lines.append(
+            f"{name}: {a.get('long_name', name)}"
+            + (f" [{unit}]" if unit else "")
+            + (f" — {a['description']}" if a.get("description") else "")
+        )
+    coords = ", ".join(c for c in store.coord_names)
+    lines.append(f"swept parameters (for --x, --y, --sel): {coords}")
+    return "\n".join(lines)
+
+
 def _log_scale(u: np.ndarray) -> bool:
     return u.dtype.kind == "f" and len(u) > 2 and u.min() > 0 and u.max() / u.min() > 20
 
@@ -151,6 +190,7 @@ def plot_results(
     if out.suffix.lower() not in (".png", ".pdf", ".svg", ".jpg", ".jpeg"):
         raise ValueError(f"--out must end in .png, .pdf or .svg, got {out.name!r}.")
     value, label = _values(store, var, time, isel)
+    ylabel = _var_label(store, var, label, absolute)
     if absolute:
         value, label = np.abs(value), f"|{label}|"
     status = np.asarray(store.read("status"))
@@ -176,6 +216,8 @@ def plot_results(
         and len(np.unique(np.asarray(store.read(c))[keep])) > 1
     ]
     title = f"{label}; {int(ok.sum())} networks"
+    if sel:
+        title += " with " + ", ".join(sel)
     if n_failed:
         title += f", {n_failed} failed (left out)"
     title += note_pending
@@ -183,8 +225,8 @@ def plot_results(
     fig, ax = plt.subplots(figsize=(6, 4.2))
     if yname is None:
         _line(ax, store, xv, value, ok, others, keep)
-        ax.set_xlabel(xname)
-        ax.set_ylabel(label)
+        ax.set_xlabel(_axis_label(store, xname))
+        ax.set_ylabel(ylabel)
     else:
         if others:
             raise ValueError(
@@ -192,9 +234,9 @@ def plot_results(
                 f"--sel {others[0]}=VALUE (a heatmap averages over seeds only)."
             )
         yv = np.asarray(store.read(yname))
-        _heatmap(fig, ax, xv, yv, value, ok, label)
-        ax.set_xlabel(xname)
-        ax.set_ylabel(yname)
+        _heatmap(fig, ax, xv, yv, value, ok, ylabel)
+        ax.set_xlabel(_axis_label(store, xname))
+        ax.set_ylabel(_axis_label(store, yname))
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -253,7 +295,18 @@ def _line(ax, store, xv, value, ok, others, keep) -> None:
                 np.full(len(vals), xp, dtype=float), vals, s=8, alpha=0.35, color=color
             )
         xs, mean, sd = map(np.asarray, (xs, mean, sd))
-        if len(xs):
+        if len(xs) and categorical:  # categories: points with error bars
+            ax.errorbar(
+                xs + 0.08 * j,
+                mean,
+                yerr=sd,
+                fmt="o",
+                color=color,
+                ms=5,
+                capsize=3,
+                label=name,
+            )
+        elif len(xs):
             ax.plot(xs, mean, "-o", color=color, ms=3, label=name)
             ax.fill_between(xs, mean - sd, mean + sd, color=color, alpha=0.2, lw=0)
     if categorical:

@@ -546,6 +546,14 @@ class ResultStore:
             out = np.array(out.tolist(), dtype=str)
         return out
 
+    def variable_attrs(self, name: str) -> dict[str, Any]:
+        """The attributes of a data variable (`long_name`, `units`, ...)."""
+        if name not in self.variables:
+            raise ValueError(
+                f"no variable {name!r}; this store has {list(self.variables)}"
+            )
+        return dict(self._array(name).attrs)
+
     def to_xarray(self, **kwargs: Any):
         """Open the store with ``xarray.open_zarr`` (lazy, dask-free unless
         ``chunks`` is given). Needs the optional dependency xarray."""
