@@ -516,3 +516,34 @@ def test_bad_input_is_refused_before_anything_runs(
         out = tmp_path / "out"
         assert main(["run", str(path), "--out", str(out), "--quiet"]) == 2
         assert not out.exists()
+
+
+# ------------------------------------------------------------ I4: the night
+@pytest.mark.slow
+def test_I4_night():
+    """The wake–sleep night at N = 200 (α = 0.3, f = 0.05, z = 2, η_wake·N =
+    10, 1000 sleep epochs): density falls, the weakest fifth of the synapses
+    (by their weight when sleep starts) is pruned before the strongest fifth,
+    the factors of a synapse correlate (> 0.95) while different synapses stay
+    uncorrelated (|r| < 0.05), the neural and synaptic SNR rise, and the
+    memories with the smallest margins gain most (negative slope, largest
+    gain in the weakest quintile)."""
+    opts = tf.TwoFactorOptions(n=200, alpha=0.3, f=0.05, z=2)
+    par = tf.TwoFactorParams(eta_wake=0.05)
+    exp = tf.night(opts, par, jr.key(3), sleep_epochs=1000, save_every=5)
+    sim = jax.jit(lambda k: exp.run(k))(jr.key(4))
+    ys = {k: np.asarray(v) for k, v in sim.ys.items()}
+    i0 = int(np.argmin(np.abs(np.asarray(sim.ts) - 35)))  # end of wake
+    assert ys["replayed"][i0] > 0.5
+    d = ys["density"]
+    assert d[-1] < 0.5 * d[i0]
+    pbs = ys["pruned_by_strength"]  # (time, quintile)
+    half = i0 + 1 + int(np.argmax(pbs[i0 + 1 :].mean(1) > 0.25))  # a quarter gone
+    assert pbs[half, 0] > pbs[half, -1], pbs[half]
+    assert ys["within"][-1] > 0.95 > ys["within"][i0]
+    assert np.all(np.abs(ys["across"]) < 0.05)
+    assert ys["neural_snr"][-1] > ys["neural_snr"][i0]
+    assert ys["synaptic_snr"][-1] > ys["synaptic_snr"][i0]
+    assert ys["gain_slope"][-1] < 0
+    g = ys["gain_by_margin"][-1]
+    assert g[0] == g.max(), g

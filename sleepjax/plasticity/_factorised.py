@@ -149,7 +149,8 @@ class HomeostaticScaling(eqx.Module):
 
     `__call__` returns the scaled synapses and the factor $c_i =
     \sqrt{\sum_{j,k} u_{ij}^2 / (zL)}$ each neuron's factors were divided by
-    (weights are divided by $c_i^z$).
+    (weights are divided by $c_i^z$); $c_i = 1$ for a neuron whose factors
+    are all zero.
 
     **Fields:** `length` $L$ (a leaf, dimensionless): the per-neuron budget,
     $\sum_j w_{ij}^{2/z} = L$ for balanced factors.
@@ -161,4 +162,6 @@ class HomeostaticScaling(eqx.Module):
         self, syn: FactorisedSynapses
     ) -> tuple[FactorisedSynapses, Float[Array, " N"]]:
         c = jnp.sqrt(jnp.sum(syn.u**2, axis=(0, 2)) / (self.length * syn.z))
+        c = jnp.where(c > 0, c, 1.0)  # a neuron whose factors all vanished (or
+        # underflowed, 1e-20² in float32) has nothing to scale: left as it is
         return FactorisedSynapses(syn.u / c[None, :, None], syn.alive), c

@@ -150,9 +150,9 @@ class WakeSleep(_Replay):
     `z`, `k` (active units under k-WTA), `wake_epochs`, `sleep_epochs`, and
     `prune` (permanent pruning, default on), and
     the convergence check: every `stop_every` sleep epochs (0: never) the
-    night is frozen once the changes of density and margins since the last
-    check, extrapolated over the epochs left, are below `stop_tol` (absolute
-    for the density, relative for the margins; `converge`).
+    night is frozen once the relative changes of density and margins since
+    the last check, extrapolated over the epochs left, are below `stop_tol`
+    (`converge`).
     """
 
     eta_wake: Float[Array, ""]
@@ -218,14 +218,14 @@ class WakeSleep(_Replay):
         )
 
     def converge(self, y: NetworkState, t) -> NetworkState:
-        """Convergence check after sleep epoch `t`: frozen when the change of
-        density (absolute) and of both margins (relative) since the last
-        check, extrapolated linearly over the epochs left, is below
-        `stop_tol`."""
+        """Convergence check after sleep epoch `t`: frozen when the relative
+        change of the density and of both margins since the last check,
+        extrapolated linearly over the epochs left, is below `stop_tol` (a
+        bound on what the rest of the night could still change, for
+        decelerating curves; a power-law tail never stops)."""
         v = self.watched(y)
         left = (self.sleep_epochs - (t + 1.0)) / self.stop_every
-        scale = jnp.stack([jnp.ones_like(v[0]), jnp.abs(v[1]), jnp.abs(v[2])])
-        done = jnp.all(jnp.abs(v - y.watch) * left <= self.stop_tol * scale)
+        done = jnp.all(jnp.abs(v - y.watch) * left <= self.stop_tol * jnp.abs(v))
         return dataclasses.replace(y, watch=v, frozen=done)
 
     def rate(self, t):

@@ -3,7 +3,9 @@ recall.
 
 Margins, errors and recall are taken over the replayed patterns (the
 attractors after wake; every pattern during wake and in supervised
-consolidation), means over neurons. Fields are in units of one weight;
+consolidation). Margins are medians over neurons (at small M a neuron whose
+targets are all equal has an unbounded margin; for N → ∞ median and mean
+agree), densities and errors means. Fields are in units of one weight;
 margins are ratios.
 """
 
@@ -49,17 +51,17 @@ _UNITS = {
     "kappa": (
         "L2 margin κ",
         "1",
-        "mean over neurons of min_μ y(w·x − θ)/‖w‖₂",
+        "median over neurons of min_μ y(w·x − θ)/‖w‖₂",
     ),
     "rho": (
         "L1 margin ρ",
         "1",
-        "mean of min_μ y(w·x − θ)/(mean(w)·√(N f(1−f)))",
+        "median of min_μ y(w·x − θ)/(mean(w)·√(N f(1−f)))",
     ),
     "syn_margin": (
         "synaptic margin",
         "1",
-        "mean of min_μ y(w·x − θ)/√Σ w^(2−2/z)",
+        "median of min_μ y(w·x − θ)/√Σ w^(2−2/z)",
     ),
     "neural_snr": (
         "neural SNR",
@@ -119,7 +121,7 @@ _UNITS = {
     "qmargin": (
         "q-norm margins",
         "1",
-        "mean of min_μ y(w·x − θ)/‖w‖_q for q = 2, 1, 2/3, 1/2",
+        "median of min_μ y(w·x − θ)/‖w‖_q for q = 2, 1, 2/3, 1/2",
     ),
     "neural_recall": (
         "recall under neural noise",
@@ -173,7 +175,7 @@ def core(t, y, model) -> dict[str, Array]:
         "error": _mean(wrong, rp) / X.shape[0],
         "recalled": _mean((wrong <= 0.2 * X.shape[0] * f).astype(W.dtype), rp),
         "solved": jnp.mean(solved.astype(W.dtype)),
-        "kappa": jnp.mean(an.l2_margin(W, y.theta, X, Y, rp)),
+        "kappa": jnp.median(an.l2_margin(W, y.theta, X, Y, rp)),
         "density": jnp.mean(an.density(W)),
         "replayed": jnp.mean(y.replay.astype(W.dtype)),
     }
@@ -185,10 +187,10 @@ def margins(t, y, model) -> dict[str, Array]:
     W, th, rp = y.syn.weights, y.theta, tested(t, y, model)
     z = y.syn.z
     return {
-        "rho": jnp.mean(an.rho_margin(W, th, X, Y, f, rp)),
-        "syn_margin": jnp.mean(an.synaptic_margin(W, th, X, Y, z, rp)),
-        "neural_snr": jnp.mean(an.gardner_stability(W, th, X, Y, f, rp)),
-        "synaptic_snr": jnp.mean(
+        "rho": jnp.median(an.rho_margin(W, th, X, Y, f, rp)),
+        "syn_margin": jnp.median(an.synaptic_margin(W, th, X, Y, z, rp)),
+        "neural_snr": jnp.median(an.gardner_stability(W, th, X, Y, f, rp)),
+        "synaptic_snr": jnp.median(
             an.synaptic_snr(y.syn.u, y.syn.alive, th, X, Y, f, rp)
         ),
     }
@@ -303,7 +305,7 @@ class ConsolidationObservables(_Base):
         if not self.full:
             return out
         W, X, Y = y.syn.weights, model.X, model.targets
-        qm = [jnp.mean(an.norm_margin(W, y.theta, X, Y, q)) for q in MARGIN_QS]
+        qm = [jnp.median(an.norm_margin(W, y.theta, X, Y, q)) for q in MARGIN_QS]
         return {
             **out,
             **margins(t, y, model),

@@ -150,7 +150,7 @@ def night(
     scaling; saves margins, SNRs, density, factor correlations, per-memory
     margins and pruning by initial strength. With `stop_every` > 0 the night
     freezes once converged (checked every `stop_every` sleep epochs: the
-    change of density, absolute, and of the L2 and synaptic margins, relative,
+    relative change of the density and of the L2 and synaptic margins,
     extrapolated linearly over the epochs left, below `stop_tol`)."""
     every = _every(save_every)
     t_end = wake_epochs + sleep_epochs
