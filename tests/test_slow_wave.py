@@ -124,12 +124,14 @@ def np_feedforward(
     return np.array(W), np.array(Y), np.array(M)
 
 
-@pytest.mark.parametrize("baseline", ["online", "fixed"])
+@pytest.mark.parametrize(
+    "baseline", ["online", pytest.param("fixed", marks=pytest.mark.slow)]
+)
 def test_single_neuron_and_infomax_match_numpy(x64, baseline):
     opts = sw.SlowWaveOptions(baseline=baseline)
     p = sw.SlowWaveParams(g_bar=0.8)
-    T, bg = 1500, 20.0
-    kw = dict(delta_t=-10.0, period=500.0, phase=100.0, t_on=200.0)
+    T, bg = 700, 20.0
+    kw = dict(delta_t=-10.0, period=200.0, phase=50.0, t_on=100.0)
     exp = sw.stdp(opts, p, jr.key(0), background_rate=bg, w0=0.5, t_end=T, **kw)
     key = jr.key(7)
     sim = iterate(
@@ -139,7 +141,7 @@ def test_single_neuron_and_infomax_match_numpy(x64, baseline):
         t1=float(T),
         dt=1.0,
         key=key,
-        save_ts=np.arange(1, T + 1.0),
+        save_ts=np.arange(10, T + 1.0, 10),
         fn=lambda t, s, m: s,
     )
     uni = step_uniforms(key, T, (1, 100))
@@ -152,11 +154,13 @@ def test_single_neuron_and_infomax_match_numpy(x64, baseline):
         tau_gbar=1000.0,
         **kw,
     )
-    ys = sim.ys
-    assert Y.sum() > 20 and np.ptp(W) > 1e-3  # spikes, pairings and learning
-    np.testing.assert_array_equal(np.asarray(ys.net["post"].y[:, 0]), Y)
-    np.testing.assert_allclose(np.asarray(ys.W[:, 0]), W, rtol=0, atol=1e-10)
-    np.testing.assert_allclose(np.asarray(ys.g_bar), M, rtol=1e-12)
+    ys, at = sim.ys, slice(9, None, 10)  # the state after steps 10, 20, ...
+    assert Y.sum() > 10 and np.ptp(W) > 1e-3  # spikes, pairings and learning
+    last = np.maximum.accumulate(np.where(Y > 0, np.arange(T), -10000))
+    age = np.arange(T) - last  # time since the last spike: every spike time
+    np.testing.assert_array_equal(np.asarray(ys.net["post"].age[:, 0]), age[at])
+    np.testing.assert_allclose(np.asarray(ys.W[:, 0]), W[at], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(np.asarray(ys.g_bar), M[at], rtol=1e-12)
 
 
 def np_network(uni, T, Wee, Wie, Wei, *, u_r, theta_i, nE, nI):
@@ -188,7 +192,7 @@ def test_network_matches_numpy(x64):
     p = sw.SlowWaveParams(u_rest=-68.6, theta_i=-68.5, p_ee=0.3, p_ie=0.5)
     nE, nI = P * n_exc, P * n_inh
     key = jr.key(3)
-    net = sw.slow_wave_network(opts, p, key)
+    net = eqx.filter_jit(sw.slow_wave_network)(opts, p, key)
     k_ee, k_ie = jr.split(key)
     same_E = np.repeat(np.arange(P), n_exc)
     same_I = np.repeat(np.arange(P), n_inh)
@@ -200,7 +204,7 @@ def test_network_matches_numpy(x64):
     np.fill_diagonal(Wee, 0.0)
     Wie = np.where(within_ie, 0.66, np.where(m_ie, 0.66, 0.0))
     Wei = np.where(within_ie.T, -0.14, 0.0)
-    T = 800
+    T = 400
     run_key = jr.key(11)
     sim = iterate(
         net,
@@ -209,7 +213,7 @@ def test_network_matches_numpy(x64):
         t1=float(T),
         dt=1.0,
         key=run_key,
-        save_ts=np.arange(1, T + 1.0),
+        save_ts=np.arange(10, T + 1.0, 10),
         fn=lambda t, s, m: s,
     )
     uni = step_uniforms(run_key, T, (nE, nI))
@@ -218,14 +222,18 @@ def test_network_matches_numpy(x64):
     yE = np.array([r[1] for r in ref])
     yI = np.array([r[2] for r in ref])
     a = np.array([r[3] for r in ref])
-    ys = sim.ys
-    assert yE.sum() > 50 and yI.sum() > 10
-    np.testing.assert_array_equal(np.asarray(ys["E"].y), yE)
-    np.testing.assert_array_equal(np.asarray(ys["I"].y), yI)
-    np.testing.assert_allclose(np.asarray(ys["E"].v) - 68.6, uE, rtol=0, atol=1e-10)
-    np.testing.assert_allclose(np.asarray(ys["E"].a), a, rtol=0, atol=1e-12)
+    ys, at = sim.ys, slice(9, None, 10)  # the state after steps 10, 20, ...
+    assert yE.sum() > 25 and yI.sum() > 5
+    for name, y in (("E", yE), ("I", yI)):  # every spike time, via the ages
+        last = np.maximum.accumulate(np.where(y > 0, np.arange(T)[:, None], -10000))
+        age = np.arange(T)[:, None] - last
+        np.testing.assert_array_equal(np.asarray(ys[name].age), age[at])
+        np.testing.assert_array_equal(np.asarray(ys[name].y), y[at])
+    np.testing.assert_allclose(np.asarray(ys["E"].v) - 68.6, uE[at], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(np.asarray(ys["E"].a), a[at], rtol=0, atol=1e-12)
 
 
+@pytest.mark.slow  # the network test compares them with dense matrices too
 def test_projections_equal_their_dense_matrices(x64):
     key = jr.key(0)
     y = (jr.uniform(jr.key(1), (96,)) < 0.3).astype(float)
@@ -243,8 +251,10 @@ def test_projections_equal_their_dense_matrices(x64):
 
 
 def test_infomax_rate_is_the_mean_of_the_spiking_rule(x64):
-    """InfomaxRate's drift equals the Monte-Carlo mean of one step of the
-    spiking rule at fixed potentials, stationary EPSP traces and R = 1."""
+    """InfomaxRate's drift equals the exact expectation of one step of the
+    spiking rule at fixed potentials, stationary EPSP traces and R = 1: the
+    step's ΔW_ij depends only on (x_j, y_i), so the mean is the sum over the
+    four outcomes weighted by P(x_j) P(y_i)."""
     gain = SoftplusGain(0.0015, -69.4)
     u = jnp.array([-70.0, -68.0, -66.0])
     phi = jnp.array([0.002, 0.01, 0.005, 0.02])  # presynaptic rates, 1/ms
@@ -253,19 +263,19 @@ def test_infomax_rate_is_the_mean_of_the_spiking_rule(x64):
     drift, _ = rate.drift(0.0, Activity(x=u, phi=phi), W, None)
     spiking = Infomax(gain, 0.01, 0.32, 100.0, 25.0, 0.0)
     H = phi / (1 - jnp.exp(-1 / 25.0))
-
-    def one(key):
-        kx, ky = jr.split(key)
-        x = (jr.uniform(kx, (4,)) < phi).astype(float)
-        h0 = H - phi  # E[h before the step] so that E[h after] = H
-        s = spiking.trace(InfomaxState(h=h0, C=jnp.zeros((3, 4))), x, 1.0)
-        y = (jr.uniform(ky, (3,)) < gain(u)).astype(float)
-        W1, _ = spiking.update(1.0, W, s, x, u, y, jnp.ones(3), g_bar, 1.0)
-        return W1 - W
-
-    dW = jax.vmap(one)(jr.split(jr.key(0), 200_000))
-    mean, sem = np.asarray(dW.mean(0)), np.asarray(dW.std(0)) / np.sqrt(dW.shape[0])
-    assert np.all(np.abs(mean - np.asarray(drift)) < 5 * sem + 1e-12)
+    rho = gain(u)
+    mean = jnp.zeros((3, 4))
+    for xv in (0.0, 1.0):
+        for yv in (0.0, 1.0):
+            x, y = jnp.full(4, xv), jnp.full(3, yv)
+            s = spiking.trace(InfomaxState(h=H, C=jnp.zeros((3, 4))), x, 1.0)
+            W1, _ = spiking.update(1.0, W, s, x, u, y, jnp.ones(3), g_bar, 1.0)
+            px = phi if xv else 1 - phi
+            py = rho if yv else 1 - rho
+            mean = mean + py[:, None] * px[None, :] * (W1 - W)
+    np.testing.assert_allclose(
+        np.asarray(mean), np.asarray(drift), rtol=1e-8, atol=1e-15
+    )
 
 
 # ----------------------------------------------------------------- analysis
@@ -319,11 +329,12 @@ def test_chain_wave_of_a_synthetic_wave():
     for k in range(1, 5):
         for i in range(S):
             on[1000 * k + 3 * i, i] = True
-    st = chain_wave(jnp.asarray(on), 2.0, 1.0, 20)
+    wave = jax.jit(chain_wave, static_argnums=(1, 2, 3))
+    st = wave(jnp.asarray(on), 2.0, 1.0, 20)
     assert float(st["direction"]) == 1.0 and float(st["coherence"]) == 1.0
     np.testing.assert_allclose(float(st["delay"]), 6.0)
     np.testing.assert_allclose(float(st["speed"]), 1 / 6.0)
-    st = chain_wave(jnp.asarray(on[:, ::-1]), 2.0, 1.0, 20)
+    st = wave(jnp.asarray(on[:, ::-1].copy()), 2.0, 1.0, 20)
     assert float(st["direction"]) == -1.0
 
 
@@ -340,14 +351,14 @@ def np_authors_gbar(rate_hz, trials=20000, steps=1000, seed=0):
 
 
 def test_Y1_baseline_in_down_and_up_backgrounds():
-    """ḡ (time-mean of g over 1-10 s per trial, 32 trials per background)
+    """ḡ (time-mean of g over 1-8 s per trial, 32 trials per background)
     agrees with the authors' estimator (an independent NumPy Monte Carlo)
     within 4 combined standard errors, and with SPEC's ≈ 0.5 / ≈ 6 Hz within
     10 % (SPEC gives one significant digit)."""
     opts, p = sw.SlowWaveOptions(), sw.SlowWaveParams()
 
     def one(key, rate):
-        exp = sw.baseline(opts, p, key, background_rate=rate, t_end=10000.0)
+        exp = sw.baseline(opts, p, key, background_rate=rate, t_end=8000.0)
         return exp.run(jr.fold_in(key, 1)).ys["g_mean"][-1]
 
     rates = jnp.array([0.1, 2.0])
@@ -366,8 +377,8 @@ def test_Y1_baseline_in_down_and_up_backgrounds():
 def test_Y2_stdp_shifts_to_depression_in_up_states():
     """Δt = ±10 ms and pre-only, 24 trials each, 2 pairings (t_on 5 s, every
     2.5 s, 10 s runs): in the down background pre-before-post potentiates and
-    pre-only stays within 3 sem of 0; in the up background every condition
-    is more depressed than in the down one and pre-only depresses."""
+    pre-only stays within 3 sem of 0; in the up background pre-before-post
+    and pre-only are lower than in the down one, and pre-only depresses."""
     opts, p = sw.SlowWaveOptions(), sw.SlowWaveParams()
 
     def one(key, rate, dt, pre_only):
@@ -399,16 +410,17 @@ def test_Y2_stdp_shifts_to_depression_in_up_states():
     assert down[1] > 3 * sem[1] and down[1] > 0.5  # ≈ +1 % (SPEC Y2)
     assert abs(down[2]) < 3 * sem[2] + 0.05  # pre-only ≈ 0 in the down state
     assert up[2] < -3 * sem[5]  # pre-only depresses in the up state
-    assert np.all(up < down - 2 * np.hypot(sem[:3], sem[3:]))  # the curve shifts
+    shift = down - up  # Δt = +10 ms and pre-only (−10 ms: in the slow test)
+    assert np.all(shift[1:] > 3 * np.hypot(sem[:3], sem[3:])[1:]), (down, up)
 
 
 def test_Y3_rates_per_state_in_the_network():
-    """One full-size network (4 × (200 E + 50 I)), statistics over 5-25 s:
+    """One full-size network (4 × (200 E + 50 I)), statistics over 3-15 s:
     population 1's E rate is lowest in global down states and local up >
     global up; every state is visited and up states start at 0.2-1 Hz."""
     opts, p = sw.SlowWaveOptions(), sw.SlowWaveParams()
     exp = sw.network(
-        opts, p, jr.key(0), t_end=25000.0, count_from=5000.0, save_every=25000.0
+        opts, p, jr.key(0), t_end=15000.0, count_from=3000.0, save_every=15000.0
     )
     ys = _run(exp, jr.key(1))
     rate, frac = np.asarray(ys["rate_state"][-1]), np.asarray(ys["fraction"][-1])
@@ -424,60 +436,62 @@ def _run(exp, key):
     return exp.run(key).ys
 
 
-def _lattice_onsets(exp, key=None):
-    r = _run(exp, jr.key(0) if key is None else key)["rE"]
-    return onsets(classify_updown(r if r.ndim == 2 else r[:, None], 0.5, 0.2))
+@eqx.filter_jit
+def _chain_onsets(exp):
+    """Up onsets (r_E up > 0.5, down < 0.2) of every site of a chain run."""
+    return onsets(classify_updown(exp.run(jr.key(0)).ys["rE"], 0.5, 0.2))
+
+
+_wave = jax.jit(chain_wave, static_argnums=(1, 2, 3))
+
+
+def _chain(p, start, key=0):
+    """Onsets of a 16-site chain over 5 s, 2 ms samples (one compiled run
+    for every parameter value and start)."""
+    opts = sw.SlowWaveOptions(n_x=16, rate_dt=1.0)
+    exp = sw.waves(opts, p, jr.key(key), start=start, t_end=5000.0, save_every=2.0)
+    return _chain_onsets(exp)
 
 
 def test_rate_unit_oscillates_only_with_adaptation_and_drive():
-    """One site: with adaptation (b = 3) and drive above the upper fold it
-    alternates between up and down at 0.5-1 Hz; without adaptation it stays
-    up, and with a low drive it stays down (no onsets after the first 2 s)."""
-    opts = sw.SlowWaveOptions(n_x=1)
+    """Uncoupled sites (each one E–I unit): with adaptation (b = 3) and drive
+    above the upper fold each alternates between up and down at 0.5-1 Hz;
+    without adaptation it stays up, and with a low drive it stays down (no
+    onsets after the first second)."""
     base = dict(wave_noise=0.0, wave_coupling=0.0)
 
     def freq(**kw):
-        exp = sw.waves(
-            opts,
-            sw.SlowWaveParams(**base, **kw),
-            jr.key(0),
-            start="left",
-            t_end=12000.0,
-            save_every=5.0,
-        )
-        on = np.asarray(_lattice_onsets(exp))[400:]  # after 2 s
-        return on.sum() / 10.0
+        on = np.asarray(_chain(sw.SlowWaveParams(**base, **kw), "left"))[500:]
+        return on.sum(axis=0) / 4.0  # per site, over the last 4 s
 
-    assert 0.5 <= freq() <= 1.0
-    assert freq(wave_b=0.0) == 0.0
-    assert freq(wave_drive=-5.0) == 0.0
+    f = freq()
+    assert np.all((f >= 0.5) & (f <= 1.0)), f
+    assert np.all(freq(wave_b=0.0) == 0.0)
+    assert np.all(freq(wave_drive=-5.0) == 0.0)
 
 
-@pytest.mark.parametrize("start, sign", [("left", 1.0), ("right", -1.0)])
-def test_wave_direction_follows_the_starting_side(start, sign):
+def test_wave_direction_follows_the_starting_side():
     """A chain of 16 coupled sites started up at one end. Without noise the
-    waves keep running away from that end for 8 s (the phase order
-    persists); with noise the first wave does (later ones start wherever
-    noise tips a site first)."""
-    opts = sw.SlowWaveOptions(n_x=16)
-    for noise, first in ((0.0, 4000), (0.005, 500)):
-        p = sw.SlowWaveParams(wave_noise=noise)
-        exp = sw.waves(opts, p, jr.key(0), start=start, t_end=8000.0, save_every=2.0)
-        st = chain_wave(_lattice_onsets(exp)[:first], 2.0, 1.0, 50)
-        assert sign * float(st["direction"]) > 0.8, (noise, st)
-        assert float(st["coherence"]) > 0.9
+    waves keep running away from that end (the phase order persists); with
+    noise the first wave does (later ones start wherever noise tips a site
+    first, unless a drive gradient picks a side: next test)."""
+    for start, sign in (("left", 1.0), ("right", -1.0)):
+        for noise, first in ((0.0, 2500), (0.005, 250)):
+            on = _chain(sw.SlowWaveParams(wave_noise=noise), start)[:first]
+            st = _wave(on, 2.0, 1.0, 50)
+            assert sign * float(st["direction"]) > 0.8, (start, noise, st)
+            assert float(st["coherence"]) > 0.9
 
 
 def test_a_drive_gradient_sets_the_direction():
     """Random initial phases; the more excitable end leads: waves run from the
-    high-drive side (gradient +: towards decreasing x)."""
-    opts = sw.SlowWaveOptions(n_x=16)
+    high-drive side (gradient +: towards decreasing x), also with noise."""
     for grad, sign in ((0.6, -1.0), (-0.6, 1.0)):
-        p = sw.SlowWaveParams(wave_gradient=grad, wave_noise=0.0)
-        exp = sw.waves(opts, p, jr.key(4), t_end=10000.0, save_every=2.0)
-        on = _lattice_onsets(exp)[1500:]  # after 3 s
-        st = chain_wave(on, 2.0, 1.0, 50)
-        assert sign * float(st["direction"]) > 0.8, (grad, st)
+        for noise in (0.0, 0.005):
+            p = sw.SlowWaveParams(wave_gradient=grad, wave_noise=noise)
+            on = _chain(p, "random", key=4)[1000:]  # after 2 s
+            st = _wave(on, 2.0, 1.0, 50)
+            assert sign * float(st["direction"]) > 0.7, (grad, noise, st)
 
 
 # ------------------------------------------------------------------ configs
@@ -568,17 +582,49 @@ def test_examples_are_valid(name):
     assert plan.n_networks >= 4
 
 
-def test_waves_run_draws_figure_and_summary(tmp_path):
-    """A small coupling sweep of a 12-site chain through the CLI."""
+def test_baseline_run_draws_figure_and_summary(tmp_path):
+    """A small ḡ sweep (background rate vmapped) through the CLI."""
     cfg = tmp_path / "cfg.toml"
     cfg.write_text(
-        '[model]\nname = "slow_wave"\nn_x = 12\nwave_noise = 0.0\n'
-        '[protocol]\nname = "waves"\nstart = "left"\nt_end = 4000.0\n'
-        '[sweep]\nseeds = 1\ngrid = { "model.wave_coupling" = [0.0, 3.0] }\n'
+        '[model]\nname = "slow_wave"\n'
+        '[protocol]\nname = "baseline"\nt_end = 3000.0\n'
+        '[sweep]\nseeds = 3\ngrid = { "protocol.background_rate" = [0.1, 2.0] }\n'
     )
     out = tmp_path / "out"
     assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
     assert (out / "figure.png").stat().st_size > 10_000
-    summary = (out / "summary.txt").read_text()
-    rows = [r for r in summary.splitlines() if r.startswith("wave_coupling=3")]
-    assert rows and "+1.00" in rows[0]
+    rows = (out / "summary.txt").read_text().splitlines()
+    down = [r for r in rows if r.startswith("0.1 ")]
+    up = [r for r in rows if r.startswith("2 ")]
+    assert down and up and "≈ 0.5" in down[0] and "≈ 6" in up[0]
+    assert 0.4 < float(down[0].split()[1]) < 0.65 and 5 < float(up[0].split()[1]) < 7
+
+
+@pytest.mark.slow
+def test_waves_sweep_run_draws_heatmaps(tmp_path):
+    """A coupling × noise sweep of a 16-site chain through the CLI: without
+    coupling no direction, with coupling leftward waves (gradient +)."""
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(
+        '[model]\nname = "slow_wave"\nn_x = 16\nwave_gradient = 0.6\n'
+        '[protocol]\nname = "waves"\nt_end = 8000.0\n'
+        "[sweep]\nseeds = 2\n"
+        'grid = { "model.wave_coupling" = [0.0, 3.0], '
+        '"model.wave_noise" = [0.0, 0.01] }\n'
+    )
+    out = tmp_path / "out"
+    assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
+    assert (out / "figure.png").stat().st_size > 10_000
+    rows = [r.split() for r in (out / "summary.txt").read_text().splitlines()[2:]]
+    table = {(float(r[0]), float(r[1])): float(r[3]) for r in rows if len(r) >= 6}
+    assert table[(3.0, 0.0)] < -0.8 and abs(table[(0.0, 0.0)]) < 0.3
+
+
+def test_fused_uniforms_are_jax_uniforms():
+    """The SRM cells' float32 uniforms are bit for bit jax.random.uniform
+    (threefry fused in jax.numpy; other PRNGs and float64 use jax.random)."""
+    from sleepjax.dynamics._srm import uniform
+
+    key = jr.fold_in(jr.key(3), 5)
+    got = jax.jit(uniform, static_argnums=(1, 2))(key, 1000, jnp.float32)
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(jr.uniform(key, (1000,))))
