@@ -615,8 +615,11 @@ def test_waves_sweep_run_draws_heatmaps(tmp_path):
     out = tmp_path / "out"
     assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
     assert (out / "figure.png").stat().st_size > 10_000
-    rows = [r.split() for r in (out / "summary.txt").read_text().splitlines()[2:]]
-    table = {(float(r[0]), float(r[1])): float(r[3]) for r in rows if len(r) >= 6}
+    lines = (out / "summary.txt").read_text().splitlines()
+    head = lines[0].split()
+    rows = [r.split() for r in lines[2:] if r[:1].isdigit()]
+    col = head.index("direction")
+    table = {(float(r[0]), float(r[1])): float(r[col]) for r in rows}
     assert table[(3.0, 0.0)] < -0.8 and abs(table[(0.0, 0.0)]) < 0.3
 
 
@@ -628,3 +631,95 @@ def test_fused_uniforms_are_jax_uniforms():
     key = jr.fold_in(jr.key(3), 5)
     got = jax.jit(uniform, static_argnums=(1, 2))(key, 1000, jnp.float32)
     np.testing.assert_array_equal(np.asarray(got), np.asarray(jr.uniform(key, (1000,))))
+
+
+# ------------------------------------------------------------- slow targets
+@pytest.mark.slow
+def test_Y2_full_protocol_curve():
+    """The paper's single-cell protocol (20 s, pairings every 5 s from 10 s),
+    Δt = ±4 ... ±40 ms and pre-only, 20 trials each: down background,
+    pre-before-post potentiates and pre-only ≈ 0; up background, the curve
+    lies below the down one at every Δt and pre-only depresses."""
+    opts, p = sw.SlowWaveOptions(), sw.SlowWaveParams()
+    lags = [-40.0, -20.0, -10.0, -4.0, 4.0, 10.0, 20.0, 40.0]
+
+    def one(key, rate, dt, pre_only):
+        exp = sw.stdp(opts, p, key, delta_t=dt, background_rate=rate,
+                      pre_only=pre_only)  # fmt: skip
+        return exp.run(jr.fold_in(key, 1)).ys["dw"][-1]
+
+    cond = [(r, d, False) for r in (0.1, 2.0) for d in lags]
+    cond += [(0.1, 10.0, True), (2.0, 10.0, True)]
+    r, d, po = (jnp.array(c) for c in zip(*cond, strict=True))
+    per = jax.vmap(one, (0, None, None, None))
+    dw = np.asarray(jax.jit(jax.vmap(per, (None, 0, 0, 0)))(
+        jr.split(jr.key(5), 20), r, d, po))  # fmt: skip
+    m, s = dw.mean(1), dw.std(1, ddof=1) / np.sqrt(dw.shape[1])
+    down, up = m[:8], m[8:16]
+    assert np.all(down[4:] > 3 * s[4:8]), down  # pre-before-post potentiates
+    assert abs(m[16]) < 3 * s[16] + 0.1  # pre-only ≈ 0 in the down state
+    assert m[17] < -3 * s[17]  # pre-only depresses in the up state
+    assert np.all(up < down), (down, up)
+
+
+@pytest.mark.slow
+def test_Y2_in_the_network():
+    """State-triggered pairings in the network (5 per trial, 4 networks per
+    condition): Δt = +10 ms potentiates in global down states and not in
+    global up states; pre-only depresses in global up states."""
+    opts, p = sw.SlowWaveOptions(), sw.SlowWaveParams()
+    out = {}
+    for target in ("global_down", "global_up"):
+
+        def one(key, dt, pre_only, target=target):
+            exp = sw.network_stdp(opts, p, key, delta_t=dt, pre_only=pre_only,
+                                  target=target, n_pairings=5, t_on=5000.0,
+                                  t_end=25000.0)  # fmt: skip
+            ys = exp.run(jr.fold_in(key, 1)).ys
+            return ys["dw"][-1], ys["pairings"][-1]
+
+        per = jax.vmap(one, (0, None, None))
+        dw, n = jax.jit(jax.vmap(per, (None, 0, 0)))(
+            jr.split(jr.key(6), 4), jnp.array([10.0, 10.0]), jnp.array([False, True])
+        )
+        ok = np.asarray(n) >= 5
+        out[target] = [np.asarray(dw)[i][ok[i]] for i in range(2)]
+    assert np.mean(out["global_down"][0]) > 1.0
+    assert np.mean(out["global_up"][0]) < np.mean(out["global_down"][0]) - 1.0
+    assert np.mean(out["global_up"][1]) < 0.0
+
+
+@pytest.mark.slow
+def test_Y3_in_six_networks():
+    """Six networks, 60 s each (from 10 s): in every one, global down <
+    local down < global up < local up."""
+    opts, p = sw.SlowWaveOptions(), sw.SlowWaveParams()
+
+    def one(key):
+        exp = sw.network(opts, p, key, t_end=60000.0, count_from=10000.0,
+                         save_every=60000.0)  # fmt: skip
+        return exp.run(jr.fold_in(key, 1)).ys["rate_state"][-1]
+
+    rates = np.asarray(jax.jit(jax.vmap(one))(jr.split(jr.key(7), 6)))
+    assert np.all(np.diff(rates, axis=1) > 0), rates
+
+
+@pytest.mark.slow
+def test_Y4_reorganisation():
+    """The task shortened as in examples/slow_wave_reorganisation.toml (300 s
+    of sleep, plasticity from 60 s), 4 networks: the global-up set gains in
+    most networks and on average; the local-up set ends below it."""
+    opts, p = sw.SlowWaveOptions(), sw.SlowWaveParams()
+
+    def one(key):
+        exp = sw.reorganisation(opts, p, key, t_wake=20000.0, t_sleep=300000.0,
+                                t_on=60000.0, readout_from=5000.0,
+                                save_every=10000.0)  # fmt: skip
+        ys = exp.run(jr.fold_in(key, 1)).ys
+        return ys["w_global"], ys["w_local"]
+
+    wg, wl = (np.asarray(x) for x in jax.jit(jax.vmap(one))(jr.split(jr.key(8), 4)))
+    dg = 100 * (wg[:, -1] - wg[:, 0]) / wg[:, 0]
+    dl = 100 * (wl[:, -1] - wl[:, 0]) / wl[:, 0]
+    assert np.sum(dg > 0) >= 3 and dg.mean() > 5.0, dg
+    assert dl.mean() < dg.mean() - 5.0, (dg, dl)
