@@ -1,7 +1,7 @@
 r"""Slow-wave network throughput: sleepjax (1 and 64 vmapped trials) against a
 plain NumPy loop of the same maths, measured in one process, interleaved.
 
-The workload is the `network` protocol of `sleepjax.models.slow_wave` at the
+The workload is the `up_down` protocol of `sleepjax.models.slow_wave` at the
 paper's size: 4 populations × (200 E + 50 I) = 1000 stochastic spike-response
 cells, dt = 1 ms, per step
 
@@ -113,7 +113,7 @@ def jax_runner(trials: int, steps: int):
     opts, p = sw.SlowWaveOptions(), sw.SlowWaveParams()
 
     def one(key):
-        exp = sw.network(opts, p, key, t_end=float(steps), count_from=0.0,
+        exp = sw.up_down(opts, p, key, t_end=float(steps), count_from=0.0,
                          save_every=float(steps))  # fmt: skip
         return exp.run(jr.fold_in(key, 1)).ys["rate_state"][-1]
 

@@ -419,7 +419,7 @@ def test_Y3_rates_per_state_in_the_network():
     population 1's E rate is lowest in global down states and local up >
     global up; every state is visited and up states start at 0.2-1 Hz."""
     opts, p = sw.SlowWaveOptions(), sw.SlowWaveParams()
-    exp = sw.network(
+    exp = sw.up_down(
         opts, p, jr.key(0), t_end=15000.0, count_from=3000.0, save_every=15000.0
     )
     ys = _run(exp, jr.key(1))
@@ -563,7 +563,7 @@ def test_bad_config_through_the_cli_writes_nothing(tmp_path, capsys):
 EXAMPLES = (
     "baseline",
     "stdp",
-    "network",
+    "up_down",
     "network_stdp",
     "reorganisation",
     "waves",
@@ -696,7 +696,7 @@ def test_Y3_in_six_networks():
     opts, p = sw.SlowWaveOptions(), sw.SlowWaveParams()
 
     def one(key):
-        exp = sw.network(opts, p, key, t_end=60000.0, count_from=10000.0,
+        exp = sw.up_down(opts, p, key, t_end=60000.0, count_from=10000.0,
                          save_every=60000.0)  # fmt: skip
         return exp.run(jr.fold_in(key, 1)).ys["rate_state"][-1]
 

@@ -28,10 +28,10 @@ from ._parts import rate_lattice as rate_lattice
 from ._parts import single_neuron as single_neuron
 from ._parts import slow_wave_network as slow_wave_network
 from ._protocols import baseline as baseline
-from ._protocols import network as network
 from ._protocols import network_stdp as network_stdp
 from ._protocols import reorganisation as reorganisation
 from ._protocols import stdp as stdp
+from ._protocols import up_down as up_down
 from ._protocols import waves as waves
 from ._report import REPORTS
 
@@ -44,7 +44,7 @@ SPEC = ModelSpec(
     protocols={
         "baseline": Protocol(baseline, numeric=frozenset({"background_rate"})),
         "stdp": Protocol(stdp, numeric=frozenset({"delta_t", "background_rate"})),
-        "network": Protocol(network),
+        "up_down": Protocol(up_down),
         "network_stdp": Protocol(network_stdp, numeric=frozenset({"delta_t"})),
         "reorganisation": Protocol(
             reorganisation, numeric=frozenset({"rate_start", "rate_drop"})

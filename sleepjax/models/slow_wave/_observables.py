@@ -17,8 +17,12 @@ _UNITS = {
         "Hz",
         "time average of g(u_r + v) (background only) over the counted window",
     ),
-    "rate": ("postsynaptic rate", "Hz", "spikes of the cell over the counted window"),
-    "w": ("mean plastic weight", "mV", "mean weight of the stimulated inputs"),
+    "post_rate": (
+        "postsynaptic rate",
+        "Hz",
+        "spikes of the cell over the counted window",
+    ),
+    "w_stim": ("mean plastic weight", "mV", "mean weight of the stimulated inputs"),
     "dw": (
         "weight change",
         "%",
@@ -84,19 +88,23 @@ class SingleObservables(_Base):
 
     @property
     def names(self) -> tuple[str, ...]:
-        base = ("g_bar", "g_mean", "rate")
-        return base + (("w", "dw", "pairings") if self.plastic else ())
+        base = ("g_bar", "g_mean", "post_rate")
+        return base + (("w_stim", "dw", "pairings") if self.plastic else ())
 
     def __call__(self, t, s, model) -> dict[str, Array]:
         n = jnp.maximum(s.counted, 1.0)
         out = {
             "g_bar": 1000.0 * s.g_bar,
             "g_mean": 1000.0 * s.g_sum / n,
-            "rate": 1000.0 * s.spikes / n,
+            "post_rate": 1000.0 * s.spikes / n,
         }
         if self.plastic:
             w = jnp.mean(s.W)
-            out |= {"w": w, "dw": 100.0 * (w - self.w0) / self.w0, "pairings": s.driver}
+            out |= {
+                "w_stim": w,
+                "dw": 100.0 * (w - self.w0) / self.w0,
+                "pairings": s.driver,
+            }
         return out
 
 
@@ -129,7 +137,7 @@ class NetworkObservables(_Base):
     def names(self) -> tuple[str, ...]:
         base = ("u_pop", "up", "code", "rate_pop", "rate_state", "cell_rate_state")
         base += ("fraction", "onset_rate")
-        return base + (("w", "dw", "pairings") if self.plastic else ())
+        return base + (("w_stim", "dw", "pairings") if self.plastic else ())
 
     def __call__(self, t, s, model) -> dict[str, Array]:
         P = model.n_pop
@@ -144,7 +152,7 @@ class NetworkObservables(_Base):
         if self.plastic:
             w = jnp.mean(s.W[0, : self.n_stim])
             out |= {
-                "w": w,
+                "w_stim": w,
                 "dw": 100.0 * (w - self.w0) / self.w0,
                 "pairings": s.driver.count,
             }

@@ -153,7 +153,7 @@ def _network_map(opts, p, key, rule=None, driver=None, count_from=10000.0, **kw)
     )
 
 
-def network(
+def up_down(
     opts: SlowWaveOptions,
     p: SlowWaveParams,
     key: PRNGKeyArray,

@@ -22,7 +22,7 @@ def baseline_report(view: StoreView):
     """ḡ and the postsynaptic rate against the background rate."""
     ok = view.ok
     bg = column(view, "protocol.background_rate")
-    g, rate = view.var("g_mean")[:, -1], view.var("rate")[:, -1]
+    g, rate = view.var("g_mean")[:, -1], view.var("post_rate")[:, -1]
     levels = np.unique(bg[ok])
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     rows, means = [], []
@@ -238,7 +238,7 @@ def network_stdp_notes(view: StoreView) -> str:
 REPORTS = {
     "baseline": (baseline_report, baseline_notes),
     "stdp": (stdp_report, stdp_notes),
-    "network": (network_report, network_notes),
+    "up_down": (network_report, network_notes),
     "network_stdp": (network_stdp_report, network_stdp_notes),
     "reorganisation": (task_report, task_notes),
     "waves": (waves_report, waves_notes),
