@@ -25,6 +25,10 @@ Repeats are interleaved (sleepjax, numpy, sleepjax, ...); medians.
 ``--sweep``: an α × z × seeds sweep of the night protocol through the sweep
 machinery (`sleepjax.sweep.sweep` on a TOML config), networks per second.
 
+``--convergence N``: the night at size N (α = `--alpha`) run to `--sleep`
+epochs with and without the convergence check: wall times and the largest
+relative difference of the saved curves.
+
 ``--fig3 ALPHA``: one Fig. 3 wake–sleep run at N = 1000 (f = 0.05, z = 2,
 35 wake epochs, `--sleep` sleep epochs), unbatched and jitted, with the
 convergence check of the night protocol (`--stop-every`, `--stop-tol`; 0:
@@ -83,13 +87,31 @@ def states(n: int, m: int, b: int, seed: int = 0):
     return nets, ys, host
 
 
-def jax_runner(nets, ys, epochs: int):
-    """A jitted call running `epochs` sleep epochs of every network."""
+def jax_runner(nets, ys, epochs: int, chunk: int | None = None):
+    """A jitted call running `epochs` sleep epochs of every network: vmapped
+    over `chunk` networks at a time (default: all), chunks one after the
+    other (`lax.map`) so that a chunk's arrays stay in cache."""
 
     def one(net, y):
         return jax.lax.fori_loop(0, epochs, lambda k, c: net.sleep_epoch(c, k + 1.0), y)
 
-    f = eqx.filter_jit(jax.vmap(one))
+    b = jax.tree_util.tree_leaves(ys)[0].shape[0]
+    chunk = chunk or b
+    if b % chunk:
+        raise ValueError(f"chunk {chunk} must divide the batch {b}")
+
+    def split(a):
+        return a.reshape(b // chunk, chunk, *a.shape[1:])
+
+    def run(nets, ys):
+        if chunk == b:
+            return jax.vmap(one)(nets, ys)
+        dn, sn = eqx.partition(nets, eqx.is_array)
+        parts = jax.tree_util.tree_map(split, (dn, ys))
+        out = jax.lax.map(lambda p: jax.vmap(one)(eqx.combine(p[0], sn), p[1]), parts)
+        return jax.tree_util.tree_map(lambda a: a.reshape(b, *a.shape[2:]), out)
+
+    f = eqx.filter_jit(run)
     return lambda: f(nets, ys)
 
 
@@ -147,9 +169,9 @@ def gemm_peak(n: int, m: int, repeats: int = 5) -> tuple[float, float]:
     return flops / min(tn) / 1e9, flops / min(tj) / 1e9
 
 
-def throughput(n, m, b, epochs, repeats=3):
+def throughput(n, m, b, epochs, repeats=3, chunk=None):
     nets, ys, host = states(n, m, b)
-    run = jax_runner(nets, ys, epochs)
+    run = jax_runner(nets, ys, epochs, chunk)
     jax.block_until_ready(run())  # compile
     tj, tn = [], []
     for _ in range(repeats):
@@ -242,6 +264,46 @@ def fig3(alpha, sleep, stop_every, stop_tol, out, save_every=100):
         )  # fmt: skip
 
 
+def convergence(n, alpha, sleep, stop_every, stop_tol, save_every=100):
+    """The same night with and without the convergence check (one network,
+    unbatched, the check's epoch skipping active): wall times and the largest
+    relative difference of every saved scalar curve (what the figure draws)."""
+    opts = tf.TwoFactorOptions(n=n, alpha=alpha, f=0.05, z=2)
+    par = tf.TwoFactorParams(eta_wake=10.0 / n)
+    run = eqx.filter_jit(lambda e, k: e.run(k))
+    out = {}
+    for every in (0, stop_every):
+        exp = tf.night(
+            opts, par, jr.key(700), sleep_epochs=sleep, save_every=save_every,
+            stop_every=every, stop_tol=stop_tol,
+        )  # fmt: skip
+        t0 = time.perf_counter()
+        sim = run(exp, jr.key(1))
+        jax.block_until_ready(sim.ys)
+        out[every] = (time.perf_counter() - t0, sim)
+    (t_full, full), (t_stop, stop) = out[0], out[stop_every]
+    ts = np.asarray(full.ts)
+    frozen_at = np.nan
+    if bool(stop.final.frozen):  # the first save from which nothing changes
+        scalars = [np.asarray(v) for v in stop.ys.values() if np.ndim(v) == 1]
+        same = np.all([v == v[-1] for v in scalars], axis=0)
+        moving = np.nonzero(~same)[0]
+        frozen_at = ts[moving[-1] + 1 if moving.size else 0]
+    print(
+        f"convergence N = {n}, alpha = {alpha}, {sleep} sleep epochs, check every "
+        f"{stop_every}, tol {stop_tol}: full {t_full:.0f} s, with the check "
+        f"{t_stop:.0f} s (frozen from epoch {frozen_at:g})"
+    )
+    print("| observable | final (full) | final (stopped) | max relative difference |")
+    print("|---|---|---|---|")
+    for k, v in full.ys.items():
+        a, b = np.asarray(v, float), np.asarray(stop.ys[k], float)
+        scale = np.maximum(np.abs(a), 1e-12)
+        d = np.nanmax(np.abs(a - b) / scale)
+        fa, fb = a[-1].ravel()[0], b[-1].ravel()[0]
+        print(f"| {k} | {fa:.4g} | {fb:.4g} | {d:.2e} |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sweep", action="store_true")
@@ -251,32 +313,43 @@ def main():
     ap.add_argument("--stop-tol", type=float, default=0.01)
     ap.add_argument("--out", default="")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--convergence", type=int, default=0, help="N of the check")
+    ap.add_argument("--alpha", type=float, default=0.5)
     a = ap.parse_args()
     print(
         f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"jax {jax.__version__}, numpy {np.__version__}, "
         f"load {os.getloadavg()[0]:.1f}"
     )
+    if a.convergence:
+        return convergence(a.convergence, a.alpha, a.sleep, a.stop_every, a.stop_tol)
     if a.fig3 is not None:
         return fig3(a.fig3, a.sleep, a.stop_every, a.stop_tol, a.out)
     if a.sweep:
         return sweep_bench()
     print(f"same work: max relative difference of the factors {same_work():.1e}")
-    cases = [(1000, 500, 1, 5), (200, 100, 64, 10), (100, 50, 128, 20)]
+    cases = [
+        (1000, 500, 1, 5, None),
+        (200, 100, 64, 10, 8),
+        (200, 100, 64, 10, None),
+        (100, 50, 128, 20, 16),
+        (100, 50, 128, 20, 1),
+    ]
     if a.quick:
-        cases = [(200, 100, 16, 5)]
+        cases = [(200, 100, 16, 5, 8)]
     print(
-        "| N | M | networks | sleepjax net-epochs/s | numpy net-epochs/s | ratio "
-        "| sleepjax GFLOP/s | GEMM peak GFLOP/s (numpy, xla) | of peak |"
+        "| N | M | networks (vmapped per chunk) | sleepjax net-epochs/s | numpy "
+        "net-epochs/s | ratio | sleepjax GFLOP/s | GEMM peak GFLOP/s (numpy, xla) "
+        "| of peak |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
-    for n, m, b, ep in cases:
+    for n, m, b, ep, chunk in cases:
         pn, pj = gemm_peak(n, m)
-        rj, rn, gf = throughput(n, m, b, ep)
+        rj, rn, gf = throughput(n, m, b, ep, chunk=chunk)
         peak = max(pn, pj)
         print(
-            f"| {n} | {m} | {b} | {rj:.1f} | {rn:.1f} | {rj / rn:.2f} | {gf:.1f} "
-            f"| {peak:.1f} ({pn:.1f}, {pj:.1f}) | {gf / peak:.2f} |"
+            f"| {n} | {m} | {b} ({chunk or b}) | {rj:.1f} | {rn:.1f} | {rj / rn:.2f} "
+            f"| {gf:.1f} | {peak:.1f} ({pn:.1f}, {pj:.1f}) | {gf / peak:.2f} |"
         )
 
 

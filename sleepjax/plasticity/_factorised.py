@@ -47,20 +47,30 @@ def factor_product(u: Float[Array, "z N D"]) -> Float[Array, "N D"]:
     return w
 
 
+def _gradients(u) -> list:
+    """[∏_{l≠k} u_l for k] (prefix and suffix products; for z = 1: [1])."""
+    z = u.shape[0]
+    if z == 1:
+        return [jnp.ones_like(u[0])]
+    prefix = [None, u[0]]
+    for k in range(2, z):
+        prefix.append(prefix[-1] * u[k - 1])
+    out = [None] * z
+    suffix = None
+    for k in range(z - 1, -1, -1):
+        out[k] = (
+            suffix
+            if prefix[k] is None
+            else (prefix[k] if suffix is None else prefix[k] * suffix)
+        )
+        suffix = u[k] if suffix is None else suffix * u[k]
+    return out
+
+
 def factor_gradient(u: Float[Array, "z N D"]) -> Float[Array, "z N D"]:
     r"""$\partial w / \partial u^{(k)} = \prod_{l \ne k} u^{(l)}$ for every k
     (prefix and suffix products: no division, exact at zero factors)."""
-    z = u.shape[0]
-    one = jnp.ones_like(u[0])
-    prefix = [one]
-    for k in range(1, z):
-        prefix.append(prefix[-1] * u[k - 1])
-    out = [None] * z
-    suffix = one
-    for k in range(z - 1, -1, -1):
-        out[k] = prefix[k] * suffix
-        suffix = suffix * u[k]
-    return jnp.stack(out)
+    return jnp.stack(_gradients(u))
 
 
 class FactorisedSynapses(eqx.Module):
@@ -110,10 +120,10 @@ class FactorisedSynapses(eqx.Module):
         r"""$u^{(k)} \mathrel{+}= \eta\, G \circ \prod_{l\ne k} u^{(l)} \circ m$
         for every factor (a step along $G = \partial\mathcal L/\partial w$;
         `eta` may be traced)."""
-        m = self.alive.astype(self.u.dtype)
-        return FactorisedSynapses(
-            self.u + eta * (G * m)[None] * factor_gradient(self.u), self.alive
-        )
+        step = eta * G * self.alive.astype(self.u.dtype)
+        grads = _gradients(self.u)  # per factor, stacked once with the update
+        u = jnp.stack([self.u[k] + step * g for k, g in enumerate(grads)])
+        return FactorisedSynapses(u, self.alive)
 
     def add_to_factor(self, k: int, delta: Float[Array, "N D"]) -> FactorisedSynapses:
         r"""$u^{(k)} \mathrel{+}= \delta$ (one factor, as it is: clip afterwards)."""

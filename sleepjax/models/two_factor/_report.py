@@ -132,7 +132,10 @@ def night_report(view: StoreView):
     )
     ax[4].set_xlabel("quintile of the memory's margin at the start of sleep")
     ax[4].set_ylabel("gain of the memory margin over sleep (median)")
-    ax[4].set_title("The weakest memories gain most", fontsize=10)
+    ax[4].set_title(
+        "Margin gain over sleep by initial margin (slope < 0: weaker gain more)",
+        fontsize=10,
+    )
     ax[4].legend(fontsize=7)
     ax[5].set_ylabel("L2 margin κ (replayed memories)")
     ax[5].set_title("Margin of the stored memories", fontsize=10)
