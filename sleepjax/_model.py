@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import jax
@@ -135,6 +136,8 @@ class Model(AbstractSystem):
         dneur = self.dynamics.drift(t, state.neurons, state.W, b)
         if self.plasticity is not None:
             act = self.dynamics.activity(state.neurons)
+            if act.x is state.neurons:  # the neuron state is x: pass on dx/dt
+                act = dataclasses.replace(act, dxdt=dneur)
             delta, drules = self.plasticity.drift(t, act, state.W, state.rules)
             dW = self.eta * delta
         else:

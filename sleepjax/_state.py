@@ -40,10 +40,15 @@ class Activity(eqx.Module):
     - `x`: input variable / membrane potential, shape `(n,)`.
     - `phi`: firing rate (activation), shape `(n,)`; for the rate network
       `phi = tanh(x)`.
+    - `dxdt`: the neurons' time derivative dx/dt at this instant (with the
+      drive), shape `(n,)`, or `None`. `Model.drift` supplies it when the
+      neuron state is `x` itself (e.g. `RateNetwork`), for rules that need
+      the next Euler value x + dt·dx/dt.
     """
 
     x: Float[Array, " n"]
     phi: Float[Array, " n"]
+    dxdt: Float[Array, " n"] | None = None
 
 
 def stimulus_states(state: NetworkState) -> tuple:

@@ -40,6 +40,8 @@ from ._spectrum import memory_eigenvalue as memory_eigenvalue
 from ._spectrum import memory_eigenvalue_and_overlap as memory_eigenvalue_and_overlap
 from ._spectrum import skew_spectrum as skew_spectrum
 from ._spectrum import weight_statistics as weight_statistics
+from ._stationarity import stationary as stationary
+from ._stationarity import window_drift as window_drift
 from ._updown import GLOBAL_DOWN as GLOBAL_DOWN
 from ._updown import GLOBAL_UP as GLOBAL_UP
 from ._updown import LOCAL_DOWN as LOCAL_DOWN

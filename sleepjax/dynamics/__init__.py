@@ -24,6 +24,7 @@ from ._projections import block_mask as block_mask
 from ._projections import pack_bits as pack_bits
 from ._projections import unpack_bits as unpack_bits
 from ._rate import RateNetwork as RateNetwork
+from ._rate_map import FactoredRateMap as FactoredRateMap
 from ._srm import ExternalInput as ExternalInput
 from ._srm import PoissonInput as PoissonInput
 from ._srm import SoftplusGain as SoftplusGain

@@ -88,48 +88,91 @@ class Decorrelation(AbstractRule):
 
     - `xbar="lowpass"` (paper): $\tau_x \dot{\bar x} = x - \bar x$, a true
       low-pass (state of this rule);
-    - `xbar="code"` (the authors' code): $\bar x$ is overwritten every step,
-      equivalent to $\bar x = c\,x$ with `code_factor` $c$ (≈ 0.0995 for the
-      erosion/rate-control scripts, ≈ 0.4975 for decorrelation learning).
+    - `xbar="code"`: $\bar x = c\,x$ with `code_factor` $c$, the fixed point
+      of the authors' per-step update for constant x (≈ 0.0995 for the
+      erosion/rate-control scripts, ≈ 0.4975 for decorrelation learning);
+    - `xbar="exact"`: the authors' per-step update itself. With Euler steps
+      of size $h$ = `dt`, $a = h/\tau_x$ and $g$ = `xbar_gain`, each step
+      first overwrites $\bar x \leftarrow a\,(g\,x - \bar x)$ from the
+      current x, then uses the *next* Euler value of the neurons,
+      $x^+ = x + h\,\dot x$:
+      $$\Delta_F = B\,I - \tanh(x^+ - \bar x)\,\tanh(x^+)^\top .$$
+      The argument is $(1 - a g)\,x + h\,\dot x + a\,\bar x_{\rm old}$
+      (0.9x + 0.1ẋ at the erosion script's h = 0.1, τ_x = 20, g = 20): the
+      $h\dot x$ part is what the `"code"` form drops. It depends on `dt`, as
+      the code does, and is meant for Euler steps of that size (Euler and the
+      multirate Euler's fine steps): the rule state advances by
+      $(\bar x_{\rm new} - \bar x)/h$ per unit time, so one Euler step of
+      size h lands exactly on the overwritten value. It needs the neurons'
+      derivative (`Activity.dxdt`, which `Model.drift` supplies for rate
+      networks).
 
     **Arguments:**
 
     - `b`: the constant B (dimensionless). Default 0.5 (code); the paper has 1.
-    - `xbar`: `"lowpass"` (default) or `"code"`.
+    - `xbar`: `"lowpass"` (default), `"code"` or `"exact"`.
     - `tau_x`: low-pass time constant (time units). Default 20.
     - `code_factor`: c for `xbar="code"`. Default 0.0995.
+    - `xbar_gain`: g for `xbar="exact"`: the code's 1/5e-2 = 20 (erosion, rate
+      control) or 1/1e-2 = 100 (decorrelation learning). Default 20.
+    - `dt`: the Euler step h for `xbar="exact"` (time units; required there).
 
-    **State:** `xbar`, shape `(n,)`, for `xbar="lowpass"`; `None` otherwise.
+    **State:** `xbar`, shape `(n,)`, for `"lowpass"` and `"exact"`; `None`
+    for `"code"`.
     """
 
     b: Scalar = eqx.field(converter=lambda v: as_param(v, "b"), default=0.5)
-    xbar: Literal["lowpass", "code"] = eqx.field(static=True, default="lowpass")
+    xbar: Literal["lowpass", "code", "exact"] = eqx.field(
+        static=True, default="lowpass"
+    )
     tau_x: Scalar = eqx.field(converter=lambda v: as_param(v, "tau_x"), default=20.0)
     code_factor: Scalar = eqx.field(
         converter=lambda v: as_param(v, "code_factor"), default=0.0995
     )
+    xbar_gain: Scalar = eqx.field(
+        converter=lambda v: as_param(v, "xbar_gain"), default=20.0
+    )
+    dt: float | None = eqx.field(static=True, default=None)
 
     def __check_init__(self):
-        check_choice("Decorrelation.xbar", self.xbar, ("lowpass", "code"))
+        check_choice("Decorrelation.xbar", self.xbar, ("lowpass", "code", "exact"))
         check_finite("Decorrelation.b", self.b)
         check_positive("Decorrelation.tau_x", self.tau_x)
         check_finite("Decorrelation.code_factor", self.code_factor)
+        check_finite("Decorrelation.xbar_gain", self.xbar_gain)
+        if self.xbar == "exact":
+            if self.dt is None:
+                raise ValueError(
+                    "Decorrelation(xbar='exact') needs `dt`, the Euler step its "
+                    "per-step update is defined for."
+                )
+            check_positive("Decorrelation.dt", self.dt)
 
     def init(self, n: int, dtype):
-        if self.xbar == "lowpass":
+        if self.xbar in ("lowpass", "exact"):
             return jnp.zeros((n,), dtype)
         return None
 
     def drift(self, t, act: Activity, W: Weights, state):
         x = act.x
+        post = pre = x
         if self.xbar == "lowpass":
             xbar = state
             dstate = (x - xbar) / self.tau_x
+        elif self.xbar == "exact":
+            if act.dxdt is None:
+                raise ValueError(
+                    "Decorrelation(xbar='exact') needs the neurons' derivative "
+                    "(Activity.dxdt); Model.drift supplies it for rate networks."
+                )
+            xbar = (self.dt / self.tau_x) * (self.xbar_gain * x - state)
+            dstate = (xbar - state) / self.dt
+            post = pre = x + self.dt * act.dxdt
         else:
             xbar = self.code_factor * x
             dstate = None
         n = x.shape[0]
         delta = self.b * jnp.eye(n, dtype=W.dtype) - jnp.outer(
-            jnp.tanh(x - xbar), jnp.tanh(x)
+            jnp.tanh(post - xbar), jnp.tanh(pre)
         )
         return delta, dstate

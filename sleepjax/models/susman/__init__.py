@@ -16,6 +16,9 @@ from ._build import build_model as build_model
 from ._build import gaussian_plane as gaussian_plane
 from ._build import homeostasis as homeostasis
 from ._build import stdp as stdp
+from ._equilibrate import SpectrumObservables as SpectrumObservables
+from ._equilibrate import equilibrate as equilibrate
+from ._equilibrate import equilibrated_state as equilibrated_state
 from ._observables import SusmanObservables as SusmanObservables
 from ._options import CODES as CODES
 from ._options import PARAM_NAMES as PARAM_NAMES
@@ -37,6 +40,7 @@ SPEC = ModelSpec(
     options=SusmanOptions,
     params=SusmanParams,
     protocols={
+        "equilibrate": Protocol(equilibrate),
         "erosion": Protocol(erosion),
         "learning": Protocol(learning),
         "limit_cycle": Protocol(

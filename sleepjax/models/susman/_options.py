@@ -27,8 +27,10 @@ class SusmanOptions:
     - `dt`: step (time units). Default 0.1.
     - `rate_control`: `"matmul"` (authors' code, default) or `"hadamard"`
       (paper).
-    - `xbar`: decorrelation low-pass, `"lowpass"` (paper, default) or `"code"`.
-      Use `"code"` to reproduce the published erosion figures: with a true
+    - `xbar`: decorrelation x̄, `"lowpass"` (paper, default), `"code"` (the
+      code's fixed point x̄ = c·x) or `"exact"` (the code's per-step update:
+      x̄ ← (dt/τ_x)(g·x − x̄), then tanh(x + dt·ẋ − x̄); depends on dt).
+      Use `"exact"` to reproduce the authors' erosion curves: with a true
       low-pass and B = 0.5 (or the paper's B = 1) the B·I term grows W's
       diagonal once x̄ ≈ x, and the imaginary memory is lost by t ≈ 10⁴.
     - `noise_form`: `"sde"` (default, Wiener increments) or `"code"` (η·dt·ξ).
@@ -42,8 +44,10 @@ class SusmanOptions:
     rate_control: Literal["matmul", "hadamard"] = option(
         "matmul", doc="rate control: the authors' matrix product or the paper's"
     )
-    xbar: Literal["lowpass", "code"] = option(
-        "lowpass", doc="decorrelation x̄: a true low-pass or the code's c·x"
+    xbar: Literal["lowpass", "code", "exact"] = option(
+        "lowpass",
+        doc="decorrelation x̄: a true low-pass, the code's c·x, or the code's "
+        "exact per-step update",
     )
     noise_form: Literal["sde", "code"] = option(
         "sde", doc="weight noise: Wiener increments or the code's η·dt·ξ"
@@ -71,6 +75,8 @@ class SusmanParams(AbstractParams):
     - `b`: decorrelation constant B. 0.5 (code; paper 1).
     - `tau_x`: decorrelation low-pass time constant. 20.
     - `code_factor`: x̄ = c·x for `xbar="code"`. 0.0995.
+    - `xbar_gain`: g in x̄ ← (dt/τ_x)(g·x − x̄) for `xbar="exact"`: 20 (the
+      code's 1/5e-2, erosion and rate control; decorrelation learning: 100).
     - `strength`: inserted memory strength. 5.
     - `amplitude`: OU input amplitude A. 10.
     - `zeta`: OU input decay ζ. 0.01.
@@ -100,6 +106,9 @@ class SusmanParams(AbstractParams):
         20.0, Positive(), unit="τ", doc="decorrelation low-pass time constant"
     )
     code_factor: Float[Array, ""] = param(0.0995, doc="x̄ = c·x with xbar = 'code'")
+    xbar_gain: Float[Array, ""] = param(
+        20.0, doc="g of x̄ ← (dt/τ_x)(g·x − x̄) with xbar = 'exact'"
+    )
     strength: Float[Array, ""] = param(5.0, doc="inserted memory strength")
     amplitude: Float[Array, ""] = param(10.0, doc="OU input amplitude A")
     zeta: Float[Array, ""] = param(0.01, NonNegative(), unit="1/τ", doc="OU decay ζ")

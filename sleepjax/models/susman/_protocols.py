@@ -15,6 +15,7 @@ from ..._errors import InRun, Interval, NonNegative, OnGrid, Positive
 from ..._experiment import Experiment, save_grid
 from ..._model import Model
 from ..._schedule import PiecewiseConstant
+from ..._state import NetworkState
 from ...dynamics import RateNetwork
 from ...stimuli import AddWeights, Pulse, memory_matrix
 from ._build import (
@@ -25,6 +26,7 @@ from ._build import (
     init_state,
     ou_stimulus,
 )
+from ._equilibrate import equilibrated_state
 from ._observables import SusmanObservables
 from ._options import SusmanOptions, SusmanParams
 
@@ -82,6 +84,23 @@ def erosion(
     )
 
 
+def _start(model, opts, p, key, k_rule, k_init, start, t_equilibrate):
+    """The initial state: random (x ~ N(0, 1), W = w0_scale·randn/√N) or that
+    network after `t_equilibrate` of equilibration (homeostasis + weight
+    noise, no STDP, no input; `equilibrated_state`), its noise drawn from
+    fold_in(key, 1)."""
+    if start == "random":
+        return init_state(model, opts, p, k_init)
+    if start != "equilibrated":
+        raise ValueError(f"`start` must be 'random' or 'equilibrated', got {start!r}.")
+    x, W, rule_state = equilibrated_state(
+        opts, p, k_rule, k_init, jr.fold_in(key, 1), t_equilibrate
+    )
+    state0 = model.init(None, W=W)
+    rules = (*state0.rules[:-1], rule_state)  # STDP traces from 0, x̄ carried on
+    return NetworkState(neurons=x, W=W, rules=rules, stimulus=state0.stimulus)
+
+
 def learning(
     opts: SusmanOptions,
     p: SusmanParams,
@@ -90,17 +109,21 @@ def learning(
     window: Annotated[tuple[float, float], InRun()] = (500.0, 600.0),
     t_end: Time = 3000.0,
     save_every: Time = 25.0,
+    start: Literal["random", "equilibrated"] = "random",
+    t_equilibrate: Annotated[float, Positive()] = 3000.0,
 ) -> Experiment:
     """Learning (paper Fig. 3): OU input in plane (u, v) (binary ±1/√N) during
     `window`, antisymmetric STDP + homeostasis + noise throughout. Defaults are
     rate-control learning; decorrelation learning uses window (200, 300),
-    t_end 1200, A = 25, τ_y = 50."""
+    t_end 1200, A = 25, τ_y = 50. `start = "equilibrated"` starts from the
+    network after `t_equilibrate` of the `equilibrate` protocol (as the
+    authors' decorrelation learning starts from a saved network)."""
     k_rule, k_uv, k_init, _ = jr.split(key, 4)
     ((u, v),) = binary_planes(k_uv, opts.n, 1)
     model = build_model(
         opts, p, k_rule, stdp_gain=1.0, stimuli=(ou_stimulus(u, v, p, window),)
     )
-    state0 = init_state(model, opts, p, k_init)
+    state0 = _start(model, opts, p, key, k_rule, k_init, start, t_equilibrate)
     obs = SusmanObservables(jnp.stack([u, v])[None], eigenplanes=True)
     return experiment(model, state0, obs, opts, t_end, save_every)
 
@@ -158,6 +181,8 @@ def life_cycle(
     cue_save_every: float | None = None,
     cue_window: Duration = 20.0,
     tail: bool = False,
+    start: Literal["random", "equilibrated"] = "random",
+    t_equilibrate: Annotated[float, Positive()] = 3000.0,
 ) -> Experiment:
     """Life cycle (paper Fig. 5): learn two planes one after the other (OU input
     windows), retain until `t_retain`, then cue each plane with a partial cue
@@ -168,7 +193,8 @@ def life_cycle(
     `cue_save_every` from 1 time unit before each cue to `cue_window` after
     its onset (to resolve the response, which lasts a few time units).
     `tail=True` keeps each OU drive on after its window, decaying, as the
-    authors' code does (see `OUPlaneStimulus`)."""
+    authors' code does (see `OUPlaneStimulus`). `start`, `t_equilibrate`: as
+    in `learning`."""
     if cue_save_every is not None and not cue_save_every > 0:
         raise ValueError(f"`cue_save_every` must be > 0, got {cue_save_every!r}.")
     if not 0 < cue_window <= cue_gap:
@@ -191,6 +217,6 @@ def life_cycle(
         save_ts = np.unique(np.round(grid, 9))
         save_ts = save_ts[(save_ts >= 0.0) & (save_ts <= t_end)]
     model = build_model(opts, p, k_rule, stdp_gain=1.0, stimuli=tuple(stimuli))
-    state0 = init_state(model, opts, p, k_init)
+    state0 = _start(model, opts, p, key, k_rule, k_init, start, t_equilibrate)
     obs = SusmanObservables(planes, eigenplanes=True)
     return experiment(model, state0, obs, opts, t_end, save_every, save_ts=save_ts)

@@ -16,6 +16,7 @@ from ._report_cycles import (
     limit_cycle_notes,
     limit_cycle_report,
 )
+from ._report_equilibrate import equilibrate_notes, equilibrate_report
 
 
 def memory_strength(view: StoreView, code: np.ndarray) -> np.ndarray:
@@ -284,6 +285,7 @@ def learning_notes(view: StoreView) -> str:
 
 
 REPORTS = {
+    "equilibrate": (equilibrate_report, equilibrate_notes),
     "erosion": (erosion_report, erosion_notes),
     "learning": (learning_report, learning_notes),
     "limit_cycle": (limit_cycle_report, limit_cycle_notes),

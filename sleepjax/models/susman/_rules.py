@@ -25,7 +25,12 @@ HOMEOSTASIS = {
         jr.uniform(key, (o.n,), minval=-1.0, maxval=1.0), variant=o.rate_control
     ),
     "decorrelation": lambda o, p, key: Decorrelation(
-        b=p.b, xbar=o.xbar, tau_x=p.tau_x, code_factor=p.code_factor
+        b=p.b,
+        xbar=o.xbar,
+        tau_x=p.tau_x,
+        code_factor=p.code_factor,
+        xbar_gain=p.xbar_gain,
+        dt=o.dt,
     ),
 }
 
