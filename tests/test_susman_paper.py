@@ -6,6 +6,10 @@ update, the equilibration protocol, capacity and the Hopf bifurcation.
   (lsusman/stable-memory), with the same weight-noise increments: equal to
   1e-10 in float64, step by step and after a whole run with a memory
   inserted.
+- Equilibration: the stationarity criterion and determinism per key.
+- Capacity: the map against NumPy (1e-10), the per-seed critical M, and
+  its linear growth with N through the sweep machinery (two small sizes in
+  CI; N = 128-1024 under `slow`).
 """
 
 from __future__ import annotations
@@ -229,3 +233,123 @@ def test_learning_starts_from_the_equilibrated_network():
         susman.learning(
             opts, p, jr.key(3), start="equilibrated", **dict(kw, t_equilibrate=300.05)
         )
+
+
+# ------------------------------------------------------------------ capacity
+def test_capacity_map_matches_numpy(x64):
+    """The capacity network is x(t+1) = W tanh x(t) with
+    W = ρ Σ_k (u_k v_kᵀ − v_k u_kᵀ) over the stored planes only: ten steps
+    against a NumPy transcription with the dense W, to 1e-10; the cue sits
+    at the cycle's amplitude a* = ρ tanh a*."""
+    n, rho = 32, 3.0
+    exp = susman.capacity(
+        susman.SusmanOptions(n=n), jr.key(5), load=0.1, rho=rho, corruption=0.25
+    )
+    U = np.asarray(exp.model.U)
+    m = 3  # round(0.1 · 32)
+    W = sum(
+        rho
+        * (
+            np.outer(U[:, 2 * k], U[:, 2 * k + 1])
+            - np.outer(U[:, 2 * k + 1], U[:, 2 * k])
+        )
+        for k in range(m)
+    )
+    x = np.asarray(exp.state0)
+    a = float(susman.cycle_amplitude(rho))
+    assert abs(a - rho * np.tanh(a)) < 1e-12
+    flipped = np.sum(np.sign(x) != np.sign(U[:, 0]))
+    assert flipped == 8 and np.allclose(np.abs(x), a)
+    y, step = x, jax.jit(lambda y: exp.model.step(0.0, y, None))
+    for _ in range(10):
+        got = step(jax.numpy.asarray(y))
+        y = W @ np.tanh(y)
+        np.testing.assert_allclose(np.asarray(got), y, atol=1e-10)
+
+
+def test_critical_planes_and_line_fit():
+    """The per-seed critical M and the fits, on hand-made cases."""
+    from sleepjax.models.susman._report_capacity import critical_planes, line_fit
+
+    assert critical_planes([2, 4, 6, 8], [1, 1, 0, 0]) == 5.0
+    assert critical_planes([8, 2, 6, 4], [0, 1, 1, 0]) == 3.0  # first failure
+    assert critical_planes([2, 4], [0, 0]) == 1.0
+    assert np.isnan(critical_planes([2, 4], [1, 1]))
+    x = np.array([1.0, 2.0, 3.0, 4.0])
+    a, b, sa, sb, c = line_fit(x, 0.5 + 2.0 * x)
+    assert abs(a - 0.5) < 1e-12 and abs(b - 2.0) < 1e-12 and sa < 1e-8
+    assert abs(c - np.sum(x * (0.5 + 2 * x)) / np.sum(x * x)) < 1e-12
+
+
+CAPACITY_TOML = """
+[model]
+name = "susman"
+n = 64
+
+[protocol]
+name = "capacity"
+rho = 10.0
+corruption = 0.1
+t_end = 16
+
+[sweep]
+seeds = {seeds}
+paired = true
+
+[sweep.grid]
+"model.n" = {sizes}
+"protocol.load" = [0.03, 0.06, 0.08, 0.1, 0.12, 0.14, 0.17, 0.22]
+"""
+
+
+def _critical_m(tmp_path, sizes, seeds):
+    """Critical M per (N, seed) from a capacity sweep through the config
+    layer (paired seeds: nested loads)."""
+    from sleepjax.config import load
+    from sleepjax.models.susman._report_capacity import (
+        critical_planes,
+        n_planes,
+        retrieved_at_end,
+    )
+    from sleepjax.sweep import sweep
+
+    cfg = tmp_path / "capacity.toml"
+    cfg.write_text(CAPACITY_TOML.format(seeds=seeds, sizes=list(sizes)))
+    ds = sweep(load(cfg), None, quiet=True).to_xarray()
+    assert (ds["status"].values == 0).all()
+    n = ds["model.n"].values
+    seed = ds["seed"].values
+    m = n_planes(ds["protocol.load"].values, n)
+    ok = retrieved_at_end(ds["m_cue"].values, 0.95)
+    rows = []
+    for size in sizes:
+        for s in range(seeds):
+            at = (n == size) & (seed == s)
+            rows.append((size, critical_planes(m[at], ok[at])))
+    return np.array(rows)
+
+
+def _check_linear(crit):
+    from sleepjax.models.susman._report_capacity import line_fit
+
+    assert np.isfinite(crit[:, 1]).all(), "a seed never failed: extend the loads"
+    a, b, sa, sb, c = line_fit(crit[:, 0], crit[:, 1])
+    assert b > 3 * sb > 0, (a, b, sa, sb)
+    assert abs(a) < 3 * sa, f"intercept {a:.2f} ± {sa:.2f} is not ≈ 0"
+    return a, b, sa, sb, c
+
+
+def test_capacity_grows_linearly_small(tmp_path):
+    """Two small sizes through the sweep machinery: the critical number of
+    planes grows with N along a line through the origin (intercept within
+    3 standard errors of the spread over seeds)."""
+    _check_linear(_critical_m(tmp_path, (64, 128), 8))
+
+
+@pytest.mark.slow
+def test_capacity_grows_linearly(tmp_path):
+    """All four sizes of the paper's range, 16 seeds: slope > 0, intercept
+    ≈ 0, and the per-plane load normalised by two is of the order of
+    Hopfield's critical load (0.1-0.3 at these N)."""
+    a, b, sa, sb, c = _check_linear(_critical_m(tmp_path, (128, 256, 512, 1024), 16))
+    assert 0.1 < 2 * c < 0.3

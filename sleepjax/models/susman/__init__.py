@@ -16,6 +16,9 @@ from ._build import build_model as build_model
 from ._build import gaussian_plane as gaussian_plane
 from ._build import homeostasis as homeostasis
 from ._build import stdp as stdp
+from ._capacity import CapacityObservables as CapacityObservables
+from ._capacity import capacity as capacity
+from ._capacity import cycle_amplitude as cycle_amplitude
 from ._equilibrate import SpectrumObservables as SpectrumObservables
 from ._equilibrate import equilibrate as equilibrate
 from ._equilibrate import equilibrated_state as equilibrated_state
@@ -40,6 +43,9 @@ SPEC = ModelSpec(
     options=SusmanOptions,
     params=SusmanParams,
     protocols={
+        "capacity": Protocol(
+            capacity, uses_params=False, numeric=frozenset({"load", "corruption"})
+        ),
         "equilibrate": Protocol(equilibrate),
         "erosion": Protocol(erosion),
         "learning": Protocol(learning),

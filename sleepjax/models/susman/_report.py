@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ...plot import TIME, StoreView, band, plain_log, spread
+from ._report_capacity import capacity_notes, capacity_report
 from ._report_cycles import (
     life_cycle_notes,
     life_cycle_report,
@@ -285,6 +286,7 @@ def learning_notes(view: StoreView) -> str:
 
 
 REPORTS = {
+    "capacity": (capacity_report, capacity_notes),
     "equilibrate": (equilibrate_report, equilibrate_notes),
     "erosion": (erosion_report, erosion_notes),
     "learning": (learning_report, learning_notes),
