@@ -353,3 +353,75 @@ def test_capacity_grows_linearly(tmp_path):
     Hopfield's critical load (0.1-0.3 at these N)."""
     a, b, sa, sb, c = _check_linear(_critical_m(tmp_path, (128, 256, 512, 1024), 16))
     assert 0.1 < 2 * c < 0.3
+
+
+# ------------------------------------------------------ learning fractions
+class _StubView:
+    """The three things `formed_kept` reads from a StoreView."""
+
+    def __init__(self, t, im, ov, window):
+        self.time = np.asarray(t, float)
+        self._vars = {"mem_im": im[..., None], "plane_overlap": ov[..., None]}
+        self._window = window
+
+    def var(self, name):
+        return self._vars[name]
+
+    def setting(self, section, key):
+        assert (section, key) == ("protocol", "window")
+        return self._window
+
+
+def test_formed_and_kept():
+    """Formed: a pair (|Im λ| > 1, overlap > 0.5) at some save after the
+    window opens; kept: at the last save. Four hand-made networks."""
+    from sleepjax.models.susman._report_learning import formed_kept
+
+    t = np.arange(6.0)
+    im = np.array(
+        [
+            [0, 0, 0, 2, 2, 2],  # formed and kept
+            [0, 0, 0, 2, 0.5, 0.5],  # formed, lost
+            [2, 2, 0, 0, 0, 0],  # present only before the window: not formed
+            [0, 0, 0, 2, 2, 2],  # large |Im λ| but off the plane
+        ],
+        float,
+    )
+    ov = np.array([[0.9] * 6, [0.9] * 6, [0.9] * 6, [0.2] * 6])
+    formed, kept = formed_kept(_StubView(t, im, ov, (1.5, 2.5)))
+    assert formed.tolist() == [True, True, False, False]
+    assert kept.tolist() == [True, False, False, False]
+
+
+# ------------------------------------------------------------ Hopf figure
+def test_hopf_onset_matches_normal_form():
+    """The reduced system's cycle against the turn-averaged normal form
+    r* = √(2(γ − 1)/γ) (derived in _report_hopf): the relative error is
+    O(γ − 1) (next order of tanh), the frequency tends to ρ, and below
+    γ = 1 the plane returns to rest."""
+    from sleepjax.models.susman._report_hopf import normal_form_radius
+
+    gamma = np.array([0.95, 1.02, 1.05, 1.1])
+    out = np.array(susman.reduced_cycles(np.full(4, 2.0), gamma, 300.0, h=0.02))
+    assert out[0, 0] < 2e-4  # rate 1 − γ = 0.05 from r = 1 over ≥ 180 τ: e^{−9}
+    err = np.abs(out[1:, 0] / normal_form_radius(gamma[1:]) - 1)
+    assert (err < gamma[1:] - 1).all() and (np.diff(err) > 0).all(), err
+    assert (np.abs(out[1:, 1] - 2.0) < 2.0 * (gamma[1:] - 1) + 1e-3).all(), out
+
+
+def test_cue_outcomes():
+    """Sustained cycle, damped spiral and a decay without rotation, built
+    from the plane's linear dynamics (γ − 1) ± iρ with ρ = 1."""
+    from sleepjax.models.susman._report_life import cue_outcomes
+
+    t = np.arange(0.0, 40.0, 0.1)
+    t_on, dur, window = 10.0, 2.0, 30.0
+    s = np.clip(t - t_on, 0.0, None) * (t > t_on)
+    decay = np.array([0.0, 0.5, 2.0])[:, None]  # 1 − γ
+    rho = np.array([1.0, 1.0, 0.0])[:, None]
+    pu = np.exp(-decay * s) * np.cos(rho * s) * (t > t_on)
+    pv = np.exp(-decay * s) * np.sin(rho * s) * (t > t_on)
+    out, keep, turns = cue_outcomes(t, pu, pv, t_on, dur, window)
+    assert out.tolist() == ["sustained", "damped rotation", "no rotation"]
+    np.testing.assert_allclose(turns[:2], 28.0 / (2 * np.pi), rtol=0.01)
+    assert keep[0] == pytest.approx(1.0) and keep[1] < 1e-3

@@ -52,6 +52,9 @@ SPEC = ModelSpec(
         "limit_cycle": Protocol(
             limit_cycle, uses_params=False, numeric=frozenset({"rho", "gamma", "cue"})
         ),
+        "hopf": Protocol(
+            limit_cycle, uses_params=False, numeric=frozenset({"rho", "gamma", "cue"})
+        ),
         "life_cycle": Protocol(life_cycle),
     },
     reports={k: Report(*v) for k, v in REPORTS.items()},

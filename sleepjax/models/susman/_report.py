@@ -9,7 +9,7 @@ import warnings
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ...plot import TIME, StoreView, band, plain_log, spread
+from ...plot import StoreView, band, plain_log
 from ._report_capacity import capacity_notes, capacity_report
 from ._report_cycles import (
     life_cycle_notes,
@@ -18,6 +18,8 @@ from ._report_cycles import (
     limit_cycle_report,
 )
 from ._report_equilibrate import equilibrate_notes, equilibrate_report
+from ._report_hopf import hopf_notes, hopf_report
+from ._report_learning import learning_notes, learning_report
 
 
 def memory_strength(view: StoreView, code: np.ndarray) -> np.ndarray:
@@ -231,64 +233,11 @@ def erosion_notes(view: StoreView) -> str:
     )
 
 
-def learning_report(view: StoreView):
-    """|Im λ| and eigenplane overlap over time per seed; fraction that learn (V5)."""
-    t = view.time
-    im = np.abs(view.var("mem_im")[..., 0])
-    ov = view.var("plane_overlap")[..., 0]
-    ok = view.ok
-    window = view.setting("protocol", "window")
-    formed = (im[:, -1] > 1.0) & (ov[:, -1] > 0.5) & ok
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ax, y, lab in zip(
-        axes,
-        (im, ov),
-        ("|Im λ| of the memory eigenvalue", "overlap(eigenplane, span(u, v))"),
-        strict=True,
-    ):
-        for sel, color, name in ((formed, "C0", "formed"), (ok & ~formed, "C7", "not")):
-            if sel.any():
-                ax.plot(t, y[sel].T, color=color, lw=0.7, alpha=0.8)
-                ax.plot(
-                    [],
-                    [],
-                    color=color,
-                    label=f"{name} ({sel.sum()} of {ok.sum()} seeds)",
-                )
-        ax.axvspan(*window, color="orange", alpha=0.25, lw=0, label="input window")
-        ax.set_xlabel(TIME)
-        ax.set_ylabel(lab)
-        ax.legend(fontsize=7)
-    axes[0].axhline(1.0, color="gray", ls=":", lw=1)
-    axes[1].axhline(0.5, color="gray", ls=":", lw=1)
-    axes[1].set_ylim(0, 1.02)
-    fig.suptitle(
-        f"Learning ({view.setting('model', 'rule').replace('_', ' ')}): an imaginary "
-        f"pair forms in the stimulated plane in {formed.sum()} of {ok.sum()} seeds"
-    )
-    fig.tight_layout()
-    rows = [
-        {
-            "networks": int(ok.sum()),
-            "formed and kept": f"{formed.sum()} ({np.mean(formed[ok]):.0%})",
-            "final |Im λ| (median, min-max)": spread(im[ok, -1]),
-            "final overlap (median, min-max)": spread(ov[ok, -1]),
-        }
-    ]
-    return fig, rows
-
-
-def learning_notes(view: StoreView) -> str:
-    return (
-        "formed and kept: at the end of the run |Im λ| > 1 and the overlap of the "
-        "memory eigenvector's plane with span(u, v) > 0.5."
-    )
-
-
 REPORTS = {
     "capacity": (capacity_report, capacity_notes),
     "equilibrate": (equilibrate_report, equilibrate_notes),
     "erosion": (erosion_report, erosion_notes),
+    "hopf": (hopf_report, hopf_notes),
     "learning": (learning_report, learning_notes),
     "limit_cycle": (limit_cycle_report, limit_cycle_notes),
     "life_cycle": (life_cycle_report, life_cycle_notes),

@@ -10,6 +10,7 @@ import numpy as np
 
 from ...analysis import limit_cycle_stats, reduced_limit_cycle_rhs
 from ...plot import TIME, StoreView, band, spread
+from ._report_life import cue_outcomes, outcome_counts
 
 
 def reduced_cycles(rho, gamma, t_end: float = 200.0, h: float = 0.01):
@@ -226,10 +227,17 @@ def life_cycle_report(view: StoreView):
     rows = []
     nov = recalls[-1]
     im = np.abs(view.var("mem_im")[ok])
+    duration = float(view.setting("protocol", "cue_duration"))
     for j in range(n_planes):
         t_on = t_ret + j * gap
         i_on = min(np.searchsorted(t, t_on), len(t) - 1)
         row = {"cue": names[j], "partner recall": spread(recalls[j])}
+        outcome, keep, turns = cue_outcomes(
+            t, pu[:, :, j], pv[:, :, j], t_on, duration, window
+        )
+        row["after the cue"] = outcome_counts(outcome)
+        row["radius kept (end / start)"] = spread(keep)
+        row["turns"] = spread(turns)
         row["recall > novel's (same network)"] = (
             _sign_test(recalls[j], nov) if j < n_planes - 1 else "-"
         )
@@ -253,5 +261,10 @@ def life_cycle_notes(view: StoreView) -> str:
         "recall > novel's: networks whose recall of that memory beats their own "
         "novel plane's, with the one-sided sign-test p-value. rho, "
         "gamma: the plane's 2x2 block of W (SPEC V4: linearised eigenvalues "
-        "(gamma - 1) +- i rho; a sustained limit cycle needs gamma > 1)."
+        "(gamma - 1) +- i rho; a sustained limit cycle needs gamma > 1). after "
+        "the cue: per network, sustained (the radius in the plane over the last "
+        "quarter of the cue window keeps >= half its value when the cue ends, "
+        "and the phase turns >= once), damped rotation (otherwise, phase "
+        ">= a quarter turn) or no rotation; radius kept and turns: median "
+        "(min-max) of those two measures."
     )
