@@ -15,6 +15,7 @@ _SUBPACKAGES = (
     "analysis",
     "dynamics",
     "plasticity",
+    "sleep",
     "stimuli",
 )
 

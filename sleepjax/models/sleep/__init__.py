@@ -1,0 +1,52 @@
+"""What a night does to memories: the sleep parts of `sleepjax.sleep`
+assembled around the Susman rate network.
+
+- `night`: memories learned in wake at different strengths, then a generated
+  night with stage-dependent homeostasis, noise and prioritised replay (and
+  optional targeted reactivation); disorders are settings of the generator.
+- `shy`: the synaptic homeostasis hypothesis: Hebbian potentiation in wake,
+  downscaling by 1 − δ in NREM, optionally sparing the largest synapses.
+
+`SPEC` registers the model (configs name it `sleep_stages`: the word `sleep` alone is an identifier
+of generic code, `time.sleep`); a guide: docs/sleep.md.
+"""
+
+from ..._spec import ModelSpec, Protocol, Report
+from ._observables import SleepObservables as SleepObservables
+from ._options import SleepOptions as SleepOptions
+from ._options import SleepParams as SleepParams
+from ._protocols import night as night
+from ._protocols import orthonormal_planes as orthonormal_planes
+from ._protocols import shy as shy
+from ._report import REPORTS
+
+_NIGHT_NUMERIC = frozenset(
+    {
+        "fragmentation",
+        "rem_deprivation",
+        "n3_suppression",
+        "night_fraction",
+        "nrem_homeostasis",
+        "n3_stdp",
+        "wake_noise",
+        "nrem_noise",
+        "rem_noise",
+        "n2_replay",
+        "n3_replay",
+        "rem_replay",
+        "tmr_rate",
+    }
+)
+
+SPEC = ModelSpec(
+    name="sleep_stages",
+    title="Sleep architecture: hypnograms, stage-dependent plasticity, "
+    "prioritised replay and synaptic homeostasis (Susman rate network)",
+    options=SleepOptions,
+    params=SleepParams,
+    protocols={
+        "night": Protocol(night, numeric=_NIGHT_NUMERIC),
+        "shy": Protocol(shy, numeric=frozenset({"delta", "spare", "drive"})),
+    },
+    reports={k: Report(*v) for k, v in REPORTS.items()},
+)

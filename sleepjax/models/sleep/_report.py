@@ -1,0 +1,293 @@
+"""Figures and tables of the sleep protocols, drawn from a results store; the
+hypnogram of each group's first network is drawn under its results."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ...plot import StoreView, band, spread
+from ...sleep import STAGES, priority
+
+#: stages from top to bottom in a hypnogram
+_ORDER = (0, 4, 1, 2, 3)  # WAKE, REM, N1, N2, N3
+_HEIGHT = {s: -i for i, s in enumerate(_ORDER)}
+_COLOR = {0: "0.5", 1: "#9ecae1", 2: "#4292c6", 3: "#08306b", 4: "#e6550d"}
+
+
+def groups(view: StoreView) -> list[tuple[str, np.ndarray]]:
+    """(label, mask) per combination of swept coordinates other than the seed."""
+    coords = [c for c in view.store.coord_names if c != "seed"]
+    n = view.store.n_networks
+    if not coords:
+        return [("", np.ones(n, bool))]
+    cols = [np.asarray(view.store.read(c)).astype(str) for c in coords]
+    keys = list(zip(*cols, strict=True))
+    out = []
+    for key in dict.fromkeys(keys):
+        mask = np.array([k == key for k in keys])
+        label = ", ".join(
+            f"{c.rpartition('.')[2]} = {v}" for c, v in zip(coords, key, strict=True)
+        )
+        out.append((label, mask))
+    return out
+
+
+def draw_hypnogram(ax, t, stage, t_unit: float = 1.0):
+    """A hypnogram: the stage code at each save time, as a step line with
+    coloured bars (WAKE top, REM, N1, N2, N3 bottom)."""
+    stage = np.asarray(stage).round().astype(int)
+    h = np.array([_HEIGHT[s] for s in stage])
+    x = np.asarray(t) / t_unit
+    ax.step(x, h, where="post", color="k", lw=0.7)
+    for s in _ORDER:
+        on = stage == s
+        ax.fill_between(
+            x, -4.6, 0.4, where=on, step="post", color=_COLOR[s], alpha=0.35, lw=0
+        )
+    ax.set_yticks([_HEIGHT[s] for s in _ORDER], [STAGES[s] for s in _ORDER])
+    ax.set_ylim(-4.6, 0.4)
+
+
+def _index(t, when) -> int:
+    return int(np.clip(np.searchsorted(t, when - 1e-9), 0, len(t) - 1))
+
+
+# ---------------------------------------------------------------------- night
+def _night_times(view: StoreView):
+    t_sleep = float(view.setting("protocol", "t_sleep"))
+    morning = float(view.setting("protocol", "morning"))
+    return t_sleep, float(view.time[-1]) - morning
+
+
+def night_priority(view: StoreView) -> np.ndarray:
+    """The replay priority of each memory, recomputed from the run's settings
+    as the `night` protocol computes it."""
+    s = np.asarray(view.setting("protocol", "strengths"), float)
+    every = float(view.setting("protocol", "learn_every"))
+    t_sleep, _ = _night_times(view)
+    age = t_sleep - (np.arange(len(s)) + 1.0) * every
+    eta, beta = (float(view.setting("model", k)) for k in ("eta", "beta"))
+    held = s * np.exp(-eta * beta * age)
+    return np.asarray(
+        priority(
+            str(view.setting("model", "priority")),
+            strength=held,
+            age=age,
+            error=np.exp(-held),
+            tau=float(view.setting("model", "tau_recency")),
+            power=float(view.setting("model", "power")),
+        )
+    )
+
+
+def per_stage_change(strength, stage) -> np.ndarray:
+    """Per network: the summed change of the memories' strength over the save
+    intervals ending in each stage, shape (networks, 5)."""
+    d = np.diff(strength, axis=1).sum(axis=2)  # (N, T-1)
+    st = np.asarray(stage)[:, 1:].round().astype(int)
+    return np.stack([np.where(st == s, d, 0.0).sum(axis=1) for s in range(5)], 1)
+
+
+def night_report(view: StoreView):
+    """Each memory's strength through wake and the night (median and
+    interquartile band over seeds), the night's hypnogram under it, and each
+    memory's fate (retention) per group."""
+    t, ok = view.time, view.ok
+    strength, stage = view.var("strength"), view.var("sleep_stage")
+    m = strength.shape[2]
+    t_sleep, t_wake = _night_times(view)
+    i0, i1 = _index(t, t_sleep), _index(t, t_wake)
+    retention = strength[:, i1] / strength[:, i0]
+    prio = night_priority(view)
+    high = prio >= np.median(prio)
+    gs = [(lab, mask & ok) for lab, mask in groups(view) if (mask & ok).any()]
+    fig, axes = plt.subplots(
+        2,
+        len(gs) + 1,
+        figsize=(4.6 * (len(gs) + 1), 6.8),
+        gridspec_kw={"height_ratios": [3, 1]},
+        squeeze=False,
+    )
+    rows = []
+    width = 0.8 / len(gs)
+    for j, (label, sel) in enumerate(gs):
+        ax, hx = axes[0, j], axes[1, j]
+        for k in range(m):
+            band(ax, t, strength[sel, :, k], f"C{k}", f"memory {k} (p={prio[k]:.2f})")
+        ax.axvline(t_sleep, color="k", lw=0.6, ls=":")
+        ax.axvline(t_wake, color="k", lw=0.6, ls=":")
+        ax.set_title(label or "all networks", fontsize=9)
+        ax.set_ylabel("memory strength ρ (rotation in its plane)")
+        ax.legend(fontsize=6)
+        draw_hypnogram(hx, t, stage[np.flatnonzero(sel)[0]])
+        hx.set_xlabel("time (τ); hypnogram of the first seed")
+        hx.sharex(ax)
+        r = retention[sel]
+        pos = np.arange(m) + (j - (len(gs) - 1) / 2) * width
+        med = np.median(r, axis=0)
+        lo, hi = np.percentile(r, 25, axis=0), np.percentile(r, 75, axis=0)
+        axes[0, -1].bar(
+            pos, med, width, color=f"C{j}", alpha=0.7, label=label or "all networks"
+        )
+        axes[0, -1].errorbar(pos, med, [med - lo, hi - med], fmt="none", color="k")
+        lost = r < 0.5
+        dstage = per_stage_change(strength[sel], stage[sel])
+        row = {"group": label or "all", "networks": int(sel.sum())}
+        for k in range(m):
+            row[f"retention {k}"] = spread(r[:, k])
+        row["lost (high p)"] = f"{lost[:, high].mean():.0%}"
+        row["lost (low p)"] = f"{lost[:, ~high].mean():.0%}"
+        row["high - low retention"] = spread(
+            r[:, high].mean(axis=1) - r[:, ~high].mean(axis=1)
+        )
+        for s in (2, 3, 4):
+            row[f"Δρ in {STAGES[s]}"] = spread(dstage[:, s])
+        row["min in N3 / REM"] = (
+            f"{np.median((stage[sel] == 3).sum(1)) * _dt(t):.0f} / "
+            f"{np.median((stage[sel] == 4).sum(1)) * _dt(t):.0f}"
+        )
+        rows.append(row)
+    bx = axes[0, -1]
+    bx.axhline(1.0, color="k", lw=0.6)
+    bx.set_xticks(range(m), [f"mem {k}\np={prio[k]:.2f}" for k in range(m)])
+    bx.set_ylabel("retention: strength after the night / at sleep onset")
+    bx.set_title("Each memory's fate (median, IQR over seeds)", fontsize=9)
+    bx.legend(fontsize=6)
+    axes[1, -1].axis("off")
+    fig.suptitle(
+        f"A night of the Susman network: {m} memories, replay priority "
+        f"'{view.setting('model', 'priority')}'; dotted: sleep onset and wake-up"
+    )
+    fig.tight_layout()
+    return fig, rows
+
+
+def _dt(t) -> float:
+    minute = 1.0
+    return float(np.median(np.diff(t))) / minute
+
+
+def night_notes(view: StoreView) -> str:
+    minute = float(view.setting("protocol", "minute"))
+    return (
+        "retention k: strength of memory k at wake-up / at sleep onset, median "
+        "(min-max) over seeds. lost: retention < 0.5; high p / low p: memories "
+        "with replay priority at or above / below the median priority. "
+        "Δρ in STAGE: summed change of all memories' strength over the save "
+        "intervals ending in that stage. min in N3 / REM: time in the stage, "
+        f"in τ (median over seeds; {minute:g} τ per minute of the hypnogram)."
+    )
+
+
+# ------------------------------------------------------------------------ shy
+def _shy_times(view: StoreView):
+    t_day = float(view.setting("protocol", "t_day"))
+    morning = float(view.setting("protocol", "morning"))
+    return t_day, float(view.time[-1]) - morning
+
+
+def shy_report(view: StoreView):
+    """Total weight through a day and a night, each memory's strength, and
+    its retention over the night against its day's exposure."""
+    t, ok = view.time, view.ok
+    strength, stage, w = view.var("strength"), view.var("sleep_stage"), view.var("w_total")
+    exposures = np.asarray(view.setting("protocol", "exposures"), float)
+    t_day, t_wake = _shy_times(view)
+    i_day, i_wake = _index(t, t_day), _index(t, t_wake)
+    gs = [(lab, mask & ok) for lab, mask in groups(view) if (mask & ok).any()]
+    fig, axes = plt.subplots(
+        2, 3, figsize=(15, 6.8), gridspec_kw={"height_ratios": [3, 1]}
+    )
+    rows = []
+    m = strength.shape[2]
+    for j, (label, sel) in enumerate(gs):
+        name = label or "all networks"
+        band(axes[0, 0], t, w[sel], f"C{j}", name)
+        for k in (0, m - 1):
+            band(
+                axes[0, 1],
+                t,
+                strength[sel, :, k],
+                f"C{j}",
+                f"{name}: memory {k} (exposure {exposures[k]:g} τ)",
+            )
+        r = strength[sel, i_wake] / strength[sel, i_day]
+        med = np.median(r, axis=0)
+        lo, hi = np.percentile(r, 25, axis=0), np.percentile(r, 75, axis=0)
+        axes[0, 2].errorbar(
+            exposures * (1 + 0.04 * j),
+            med,
+            [med - lo, hi - med],
+            fmt="o",
+            color=f"C{j}",
+            label=name,
+            capsize=3,
+        )
+        strong = exposures == exposures.max()
+        weak = exposures == exposures.min()
+        rows.append(
+            {
+                "group": label or "all",
+                "networks": int(sel.sum()),
+                "w_total start": spread(w[sel, 0]),
+                "after day": spread(w[sel, i_day]),
+                "after night": spread(w[sel, i_wake]),
+                "night/start": spread(w[sel, i_wake] / w[sel, 0]),
+                "night/day": spread(w[sel, i_wake] / w[sel, i_day]),
+                "retention strongest": spread(r[:, strong].mean(axis=1)),
+                "retention weakest": spread(r[:, weak].mean(axis=1)),
+            }
+        )
+    first = np.flatnonzero(gs[0][1])[0]
+    for c in range(3):
+        draw_hypnogram(axes[1, c], t, stage[first])
+        axes[1, c].set_xlabel("time (τ); hypnogram of the first seed")
+    for c in (0, 1):
+        axes[0, c].axvline(t_day, color="k", lw=0.6, ls=":")
+        axes[0, c].axvline(t_wake, color="k", lw=0.6, ls=":")
+        axes[1, c].sharex(axes[0, c])
+        axes[0, c].legend(fontsize=6)
+    axes[1, 2].set_xlim(axes[0, 0].get_xlim())
+    axes[0, 0].set_ylabel("total weight Σ|W| / N")
+    axes[0, 0].set_title("Wake potentiates, NREM downscales", fontsize=9)
+    axes[0, 1].set_ylabel("memory strength ξᵀWξ / |ξ|²")
+    axes[0, 1].set_title("Strongest and weakest memory", fontsize=9)
+    axes[0, 2].axhline(
+        1 - float(_setting_or(view, "delta", 0.18)),
+        color="k",
+        lw=0.6,
+        ls="--",
+        label="1 − δ (no sparing)",
+    )
+    axes[0, 2].set_xscale("log")
+    axes[0, 2].set_xlabel("exposure during the day (τ)")
+    axes[0, 2].set_ylabel("retention: strength after / before the night")
+    axes[0, 2].set_title(
+        "Sparing the largest synapses protects strong memories", fontsize=9
+    )
+    axes[0, 2].legend(fontsize=6)
+    fig.suptitle(
+        "Synaptic homeostasis: Hebbian potentiation in wake, downscaling by 1 − δ "
+        "in N2/N3; dotted: sleep onset and wake-up"
+    )
+    fig.tight_layout()
+    return fig, rows
+
+
+def _setting_or(view: StoreView, key: str, default):
+    if f"protocol.{key}" in view.store.coord_names:
+        return default
+    return view.setting("protocol", key)
+
+
+def shy_notes(view: StoreView) -> str:
+    return (
+        "median (min-max) over seeds. w_total = Σ|W_ij|/N at the start, at sleep "
+        "onset (after day) and at wake-up (after night). retention: a memory's "
+        "strength ξᵀWξ/|ξ|² at wake-up / at sleep onset; strongest / weakest: "
+        "the memories with the longest / shortest exposure."
+    )
+
+
+REPORTS = {"night": (night_report, night_notes), "shy": (shy_report, shy_notes)}
