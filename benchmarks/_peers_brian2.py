@@ -6,12 +6,12 @@ network (self-connections included), with the weight noise as `xi`:
 
 .. code-block:: text
 
-    neurons:  dx/dt    = (-x + I)/tu              (I = Σ_pre w·tanh(x_pre), summed)
-              dy/dt    = (tanh(x) - y)/(τ_y·tu)
-              dx̄/dt    = (x - x̄)/(τ_x·tu)
-    synapses: dw/dt = η(tanh(x_post)·y_pre - y_post·tanh(x_pre) + b·δ
-                        - tanh(x_post - x̄_post)·tanh(x_pre))/tu
-                      + η σ xi·tu^(-1/2)           (clock-driven, method 'euler')
+    neurons:  dx/dt = (-x + I)/tu          (I = Σ_pre w·φ_pre, summed)
+              dy/dt = (φ - y)/(τ_y·tu)
+              dx̄/dt = (x - x̄)/(τ_x·tu)
+              φ = tanh(x), h = tanh(x - x̄)   (constant over dt)
+    synapses: dw/dt = η(φ_post·y_pre - y_post·φ_pre + b·δ - h_post·φ_pre)/tu
+                      + η σ xi·tu^(-1/2)      (clock-driven, method 'euler')
 
 with the model's time unit tu = 1 ms (so dt = 0.1 ms is Δt = 0.1) and δ = 1
 on self-synapses. Euler–Maruyama as in the other peers evaluates every
@@ -20,8 +20,10 @@ right-hand side at the old state: the summed input is computed first
 neurons'. Float32 (`prefs.core.default_float_dtype`).
 
 Variants: `numpy` and `cython` (runtime mode: `restore()` then `run()` per
-timed call) and `cpp_standalone` (built once per network size, two OpenMP
-threads; each timed call runs the compiled binary, as `device.run()` does).
+timed call) and `cpp_standalone` (built once per network size, without
+OpenMP, and `cpp_standalone_omp` with one OpenMP thread per core; each timed
+call runs the compiled binary, as `device.run()` does). φ and h are neuron
+variables `(constant over dt)`, computed once per step, not per synapse.
 """
 
 from __future__ import annotations
@@ -33,10 +35,8 @@ import _peers_common as pc
 import numpy as np
 
 TU_MS = 1.0  # the model's time unit in ms
-_STANDALONE: list = []
-BUILDS = (
-    Path(__file__).resolve().parent / ".venvs" / "brian2_builds"
-)  # standalone builds made in this process
+_STANDALONE: list = []  # standalone builds made in this process
+BUILDS = Path(__file__).resolve().parent / ".venvs" / "brian2_builds"
 
 
 def versions() -> dict:
@@ -50,14 +50,17 @@ def _setup(variant: str):
     import brian2 as b2
 
     b2.prefs.core.default_float_dtype = np.float32
-    if variant == "cpp_standalone":
+    if variant.startswith("cpp_standalone"):
         if _STANDALONE:  # one build per network size, in one process
             b2.device.reinit()
             b2.device.activate(build_on_run=False)
         else:
             b2.set_device("cpp_standalone", build_on_run=False)
         _STANDALONE.append(True)
-        b2.prefs.devices.cpp_standalone.openmp_threads = os.cpu_count() or 1
+        omp = variant == "cpp_standalone_omp"
+        b2.prefs.devices.cpp_standalone.openmp_threads = (
+            (os.cpu_count() or 1) if omp else 0
+        )
     else:
         b2.set_device("runtime")
         b2.prefs.codegen.target = variant
@@ -66,17 +69,19 @@ def _setup(variant: str):
 
 EQS_NEURON = """
 dx/dt = (-x + I) / tu : 1
-dy/dt = (tanh(x) - y) / (tau_y * tu) : 1
+dy/dt = (phi - y) / (tau_y * tu) : 1
 dxbar/dt = (x - xbar) / (tau_x * tu) : 1
+phi = tanh(x) : 1 (constant over dt)
+h = tanh(x - xbar) : 1 (constant over dt)
 I : 1
 """
 
 EQS_SYN = """
-dw/dt = eta * (tanh(x_post) * y_pre - y_post * tanh(x_pre) + bdec * delta
-               - tanh(x_post - xbar_post) * tanh(x_pre)) / tu
+dw/dt = eta * (phi_post * y_pre - y_post * phi_pre + bdec * delta
+               - h_post * phi_pre) / tu
         + eta * sig * xi * tu**-0.5 : 1 (clock-driven)
 delta : 1 (constant)
-I_post = w * tanh(x_pre) : 1 (summed)
+I_post = w * phi_pre : 1 (summed)
 """
 
 
@@ -115,10 +120,12 @@ class Brian2Run:
         self.idx = (net_of, post_l, pre_l)
         self.net = b2.Network(g, s)
         self.info = {"target": variant, "float": str(b2.prefs.core.default_float_dtype)}
-        if variant == "cpp_standalone":
+        if variant.startswith("cpp_standalone"):
             # One directory per size: Brian2 rewrites only changed files, so
             # a second benchmark run recompiles nothing.
-            self.dir = str(BUILDS / f"n{n}_b{batch}_s{steps}_seed{seed}_{same_init:d}")
+            self.dir = str(
+                BUILDS / f"{variant}_n{n}_b{batch}_s{steps}_{seed}_{same_init:d}"
+            )
             self.net.run(steps * pc.DT * TU_MS * b2.ms)
             b2.device.build(directory=self.dir, compile=True, run=False)
             self.info["threads"] = b2.prefs.devices.cpp_standalone.openmp_threads
@@ -128,7 +135,7 @@ class Brian2Run:
 
     def run(self):
         b2 = self.b2
-        if self.variant == "cpp_standalone":
+        if self.variant.startswith("cpp_standalone"):
             b2.device.run(directory=self.dir)
         else:
             self.net.restore()

@@ -17,9 +17,10 @@ networks, all peers from the same initial state. Peers:
     `brainpy.sdeint(method="euler")` in a `DynamicalSystem`, `for_loop`, jit.
 ``torchsde``
     `torchsde.sdeint(method="euler")`, diagonal noise, `BrownianInterval`.
-``brian2_numpy`` / ``brian2_cython`` / ``brian2_cpp_standalone``
+``brian2_numpy`` / ``brian2_cython`` / ``brian2_cpp_standalone`` (``_omp``)
     a `NeuronGroup` of rate units and the weights as a `Synapses` variable with
-    `xi` noise, on each code-generation target.
+    `xi` noise, on each code-generation target (standalone without OpenMP and
+    with one thread per core).
 
 Brian2, BrainPy and torchsde run in their own virtual environments
 (`benchmarks/.venvs/`, created on first use; see `_peers_drivers.py`), each
@@ -48,6 +49,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -81,14 +83,21 @@ PEERS = (
     "brian2_numpy",
     "brian2_cython",
     "brian2_cpp_standalone",
+    "brian2_cpp_standalone_omp",
 )
 OURS = ("sleepjax", "sleepjax_multirate")
 # Largest B at which a slow peer is timed (its run would take minutes).
-MAX_B = {"diffrax_vbt": 64, "torchsde": 256, "brian2_numpy": 256}
+MAX_B = {
+    "diffrax_vbt": 64,
+    "brian2_numpy": 256,
+    "brian2_cython": 256,
+    "brian2_cpp_standalone": 256,
+    "brian2_cpp_standalone_omp": 256,
+}
 GRAD_PEERS = ("sleepjax", "diffrax_vbt", "brainpy", "torchsde")
 
 
-def make_peers(names, log) -> dict:
+def make_peers(names, log, quick=False) -> dict:
     p = bl.Params()
     local = {
         "sleepjax": lambda n, b, s, seed, same: sleepjax_baseline(
@@ -105,12 +114,15 @@ def make_peers(names, log) -> dict:
         ),
     }
     grads = {"sleepjax": pg.sleepjax_grad, "diffrax_vbt": pg.diffrax_grad}
+    if quick:  # diffrax's gradient takes ~15x sleepjax's: time it once
+        grads["diffrax_vbt"] = functools.partial(pg.diffrax_grad, repeats=1)
     remote = {
         "brainpy": ("brainpy", "_peers_brainpy", ""),
         "torchsde": ("torch", "_peers_torch", ""),
         "brian2_numpy": ("brian2", "_peers_brian2", "numpy"),
         "brian2_cython": ("brian2", "_peers_brian2", "cython"),
         "brian2_cpp_standalone": ("brian2", "_peers_brian2", "cpp_standalone"),
+        "brian2_cpp_standalone_omp": ("brian2", "_peers_brian2", "cpp_standalone_omp"),
     }
     peers, failed = {}, {}
     for name in names:
@@ -300,7 +312,7 @@ def main(argv=None) -> int:
     )
     log("starting peers (Brian2, BrainPy, torchsde in their own venvs):")
     names = (*OURS, *(args.peers or PEERS))
-    peers, failed = make_peers(names, log)
+    peers, failed = make_peers(names, log, args.quick)
     meta["versions"] = {n: p.versions() for n, p in peers.items()}
     try:
         cb, cs = (8, 50) if args.quick else (16, 100)
@@ -317,7 +329,7 @@ def main(argv=None) -> int:
                 f"load {loadavg()}:"
             )
             rows += time_cell(peers, b, steps[b], repeats, log)
-        grad = {}
+        grad, gn, gb = {}, None, None
         if not args.no_grad:
             gn, gb = (32, 1) if args.quick else (N, 1)
             log(
@@ -338,6 +350,7 @@ def main(argv=None) -> int:
         "excluded": excluded,
         "rows": rows,
         "gradient": grad,
+        "gradient_setting": {"n": gn, "batch": gb, "steps": pc.GRAD_STEPS},
     }
     print_table(result)
     Path(args.json).write_text(json.dumps(result, indent=1))
