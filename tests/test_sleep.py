@@ -52,7 +52,8 @@ def probe_times(hyp, lo, hi, n=3001):
         ]
     )
     near = near[(near == 0) | (np.abs(near) > 1e-30)]  # no denormals (flushed in XLA)
-    return np.unique(np.concatenate([np.linspace(lo, hi, n, dtype=np.float32), near]))
+    ts = np.unique(np.concatenate([np.linspace(lo, hi, n, dtype=np.float32), near]))
+    return np.pad(ts, (0, 4000 - ts.size), mode="edge")  # one shape: one compile
 
 
 # --------------------------------------------------------------- hypnograms
@@ -72,6 +73,7 @@ GEN = jax.jit(
     )
 )
 N_KEYS = 400
+STAGE_TIMES = jax.jit(sl.stage_times)
 
 
 def generated(frag=0.0, supp=0.0, depr=0.0, nf=1.0, seed=0):
@@ -91,6 +93,7 @@ def test_explicit_table_in_jit_equals_the_table():
     ts = probe_times(hyp, 0.0, 400.0)
     got = np.asarray(jax.jit(sl.stage_times)(hyp, ts))
     want = np.array([np_stage(rows, t) for t in ts])
+    assert len(rows) == 10 and rows[5] == (sl.N1, 190.0, 200.0)
     np.testing.assert_array_equal(got, want)
     # the second cycle starts where the first ends: N1 at 10 + 2·90
     assert int(hyp.stage_at(190.0)) == sl.N1 and int(hyp.stage_at(189.9)) == sl.REM
@@ -104,7 +107,7 @@ def test_generated_nights_in_jit_equal_their_tables():
     for i in range(3):
         hyp = jax.tree_util.tree_map(lambda x, i=i: x[i], hyps)
         ts = probe_times(hyp, -5.0, 500.0)
-        got = np.asarray(jax.jit(sl.stage_times)(hyp, ts))
+        got = np.asarray(STAGE_TIMES(hyp, ts))
         want = np.array([np_stage(hyp.table(), t) for t in ts])
         np.testing.assert_array_equal(got, want, err_msg=f"key {i}")
     # intrusions happen only with fragmentation; the night ends at 90 %
@@ -274,27 +277,31 @@ def test_shy_rule_downscales_by_the_euler_product(x64):
 
 
 # ------------------------------------------------------ replay and TMR
-def _replay_net(prio, key, *, tmr=None, n=16, t1=300.0):
-    """Two equal memories in a small Susman-type network; replay by `prio`
-    in N3 (or targeted reactivation of memory `tmr`, nothing else)."""
+def _replay_net(prio, key, n=16, t1=300.0):
+    """Three equal memories in a small Susman-type network; replay by
+    `prio` in N3 only, never mixed (a one-hot `prio` is targeted
+    reactivation: `test_targeted_is_a_one_hot_replay`)."""
     k_p, k_w, k_r, k_x = jr.split(key, 4)
     planes = sleep_model.orthonormal_planes(k_p, n, 3)
     hyp = sl.from_table([("N2", 100.0), ("N3", 200.0)])
     seqs = jnp.stack([jnp.stack([u, -v, -u, v]) for u, v in planes])
-    kw = dict(amplitude=3.0, duration=16.0, interval=20.0)
-    if tmr is None:
-        rep = sl.Replay(seqs, prio, {"N3": 0.03}, k_r, hypnogram=hyp, **kw)
-    else:
-        rep = sl.targeted(seqs, tmr, ["N3"], 0.03, k_r, hypnogram=hyp, **kw)
+    rep = sl.Replay(
+        seqs,
+        prio,
+        {"N3": 0.03},
+        k_r,
+        hypnogram=hyp,
+        mixing={},
+        amplitude=3.0,
+        duration=16.0,
+        interval=20.0,
+    )
     W0 = 0.3 * jr.normal(k_w, (n, n)) / np.sqrt(n)
     W0 = W0 + sum(1.0 * (jnp.outer(u, v) - jnp.outer(v, u)) for u, v in planes)
     rule = SumRule(AntisymmetricSTDP(tau_y=5.0), Dissipation(beta=0.1))
+    noise = sj.WeightNoise(0.3 / np.sqrt(n))
     model = sj.Model(
-        RateNetwork(n=n),
-        rule,
-        eta=0.01,
-        weight_noise=sj.WeightNoise(0.3 / np.sqrt(n)),
-        stimuli=(rep,),
+        RateNetwork(n=n), rule, eta=0.01, weight_noise=noise, stimuli=(rep,)
     )
     obs = sleep_model.SleepObservables(hyp, planes)
     return sj.Experiment(
@@ -302,31 +309,43 @@ def _replay_net(prio, key, *, tmr=None, n=16, t1=300.0):
     )
 
 
-def _final_strength(build, seeds):
-    @jax.jit
-    @jax.vmap
-    def run(key):
-        return build(key).run(jr.fold_in(key, 1)).ys["strength"][-1]
-
-    return np.asarray(run(jr.split(jr.key(11), seeds)))
+def test_targeted_is_a_one_hot_replay():
+    hyp = sl.from_table([("N2", 10.0), ("N3", 10.0)])
+    pats = jr.normal(jr.key(0), (3, 8))
+    tmr = sl.targeted(pats, 2, ["N3"], 0.5, jr.key(1), hypnogram=hyp)
+    ref = sl.Replay(
+        pats,
+        jnp.asarray([0.0, 0.0, 1.0]),
+        {"N3": 0.5},
+        jr.key(1),
+        hypnogram=hyp,
+        mixing={},
+    )
+    same = jax.tree_util.tree_map(lambda a, b: bool(jnp.all(a == b)), tmr, ref)
+    assert all(jax.tree_util.tree_leaves(same))
+    ev = tmr.events(20.0)
+    assert len(ev["time"]) > 0 and np.all(ev["memory"] == 2)
+    assert np.all(ev["stage"] == sl.N3)
 
 
 @pytest.mark.slow
 def test_priority_decides_which_memory_survives_and_tmr_strengthens_the_cue():
-    """Sign tests over 6 seeds (one-sided p = 1/64 each): the gap between
-    memories 0 and 1 is larger when replay favours memory 0 than when it
-    favours memory 1; targeted reactivation of memory 2 leaves it stronger
-    than both uncued memories."""
+    """Sign tests over 6 seeds (one-sided p = 1/64 each), one compiled call:
+    the gap between memories 0 and 1 is larger when replay favours memory 0
+    than when it favours memory 1; targeted reactivation of memory 2 (a
+    one-hot priority) leaves it stronger than both uncued memories."""
     seeds = 6
-    favour0 = _final_strength(
-        lambda k: _replay_net(jnp.asarray([0.9, 0.1, 0.0]), k), seeds
-    )
-    favour1 = _final_strength(
-        lambda k: _replay_net(jnp.asarray([0.1, 0.9, 0.0]), k), seeds
-    )
+    prios = jnp.asarray([[0.9, 0.1, 0.0], [0.1, 0.9, 0.0], [0.0, 0.0, 1.0]])
+    keys = jr.split(jr.key(11), seeds)
+
+    @jax.jit
+    def run(prio, key):
+        return _replay_net(prio, key).run(jr.fold_in(key, 1)).ys["strength"][-1]
+
+    out = jax.vmap(lambda p: jax.vmap(lambda k: run(p, k))(keys))(prios)
+    favour0, favour1, tmr = np.asarray(out)
     gap0, gap1 = favour0[:, 0] - favour0[:, 1], favour1[:, 0] - favour1[:, 1]
     assert np.all(gap0 > gap1), (gap0, gap1)
-    tmr = _final_strength(lambda k: _replay_net(None, k, tmr=2), seeds)
     assert np.all(tmr[:, 2] > tmr[:, :2].max(axis=1)), tmr
 
 

@@ -207,9 +207,15 @@ class Replay(AbstractStimulus):
         mixed cue) and `stage` of each, for reports and counts."""
         n = int(np.ceil((t1 - float(self.t0)) / float(self.interval)))
         js = jnp.arange(max(n, 0))
-        on, m, mixed, _ = jax.vmap(self.slot)(js)
         ts = float(self.t0) + np.asarray(js) * float(self.interval)
-        stage = np.asarray(jax.vmap(self.rates.hypnogram.stage_at)(jnp.asarray(ts)))
+
+        @jax.jit
+        def draws(rep, js, ts):
+            on, m, mixed, _ = jax.vmap(rep.slot)(js)
+            return on, m, mixed, jax.vmap(rep.rates.hypnogram.stage_at)(ts)
+
+        on, m, mixed, stage = draws(self, js, jnp.asarray(ts))
+        stage = np.asarray(stage)
         keep = np.asarray(on)
         mem = np.where(np.asarray(mixed), -1, np.asarray(m))
         return {"time": ts[keep], "memory": mem[keep], "stage": stage[keep]}

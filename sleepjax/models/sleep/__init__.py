@@ -7,8 +7,8 @@ assembled around the Susman rate network.
 - `shy`: the synaptic homeostasis hypothesis: Hebbian potentiation in wake,
   downscaling by 1 − δ in NREM, optionally sparing the largest synapses.
 
-`SPEC` registers the model (configs name it `sleep_stages`: the word `sleep` alone is an identifier
-of generic code, `time.sleep`); a guide: docs/sleep.md.
+`SPEC` registers the model; configs name it `sleep_stages` (the word `sleep`
+alone is an identifier of generic code, `time.sleep`). A guide: docs/sleep.md.
 """
 
 from ..._spec import ModelSpec, Protocol, Report

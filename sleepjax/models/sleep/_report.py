@@ -191,7 +191,11 @@ def shy_report(view: StoreView):
     """Total weight through a day and a night, each memory's strength, and
     its retention over the night against its day's exposure."""
     t, ok = view.time, view.ok
-    strength, stage, w = view.var("strength"), view.var("sleep_stage"), view.var("w_total")
+    strength, stage, w = (
+        view.var("strength"),
+        view.var("sleep_stage"),
+        view.var("w_total"),
+    )
     exposures = np.asarray(view.setting("protocol", "exposures"), float)
     t_day, t_wake = _shy_times(view)
     i_day, i_wake = _index(t, t_day), _index(t, t_wake)
@@ -240,15 +244,15 @@ def shy_report(view: StoreView):
             }
         )
     first = np.flatnonzero(gs[0][1])[0]
-    for c in range(3):
+    for c in range(2):
         draw_hypnogram(axes[1, c], t, stage[first])
         axes[1, c].set_xlabel("time (τ); hypnogram of the first seed")
+    axes[1, 2].axis("off")
     for c in (0, 1):
         axes[0, c].axvline(t_day, color="k", lw=0.6, ls=":")
         axes[0, c].axvline(t_wake, color="k", lw=0.6, ls=":")
         axes[1, c].sharex(axes[0, c])
         axes[0, c].legend(fontsize=6)
-    axes[1, 2].set_xlim(axes[0, 0].get_xlim())
     axes[0, 0].set_ylabel("total weight Σ|W| / N")
     axes[0, 0].set_title("Wake potentiates, NREM downscales", fontsize=9)
     axes[0, 1].set_ylabel("memory strength ξᵀWξ / |ξ|²")
@@ -261,10 +265,14 @@ def shy_report(view: StoreView):
         label="1 − δ (no sparing)",
     )
     axes[0, 2].set_xscale("log")
-    axes[0, 2].set_xlabel("exposure during the day (τ)")
+    axes[0, 2].set_xticks(
+        np.unique(exposures), [f"{e:g}" for e in np.unique(exposures)]
+    )
+    axes[0, 2].minorticks_off()
+    axes[0, 2].set_xlabel("exposure during the day (τ, log scale)")
     axes[0, 2].set_ylabel("retention: strength after / before the night")
     axes[0, 2].set_title(
-        "Sparing the largest synapses protects strong memories", fontsize=9
+        "Each memory's retention over the night (median, IQR)", fontsize=9
     )
     axes[0, 2].legend(fontsize=6)
     fig.suptitle(
