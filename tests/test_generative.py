@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -28,6 +29,7 @@ from sleepjax.analysis import logistic_fit, probe_accuracy, standardise
 from sleepjax.config import ConfigError, parse
 from sleepjax.data.shapes import shapes
 from sleepjax.nets import Conv, ConvTranspose, ConvVAE, EpochTrainer, VAEObjective
+from sleepjax.sweep import validate_sweep
 
 
 def test_convolutions_match_xla():
@@ -53,15 +55,16 @@ def test_convolutions_match_xla():
 
 
 def test_vae_output_shapes():
-    for vae in (ConvVAE.spens_burgess(jr.key(0)), ConvVAE.small(jr.key(0))):
+    # shapes only: the networks are traced, never initialised or run
+    for make, dense in ((ConvVAE.spens_burgess, 4096), (ConvVAE.small, 16 * 64)):
+        vae = eqx.filter_eval_shape(make, jr.key(0))
         size = vae.size
         x = jax.ShapeDtypeStruct((4, size, size, 3), jnp.float32)
-        (mu, logvar), _ = jax.eval_shape(vae.encode, x)
+        (mu, logvar), _ = eqx.filter_eval_shape(lambda v, x: v.encode(x), vae, x)
         assert mu.shape == logvar.shape == (4, 20)
-        x_hat, _ = jax.eval_shape(vae.decode, mu)
+        x_hat, _ = eqx.filter_eval_shape(lambda v, z: v.decode(z), vae, mu)
         assert x_hat.shape == (4, size, size, 3)
-    assert vae.dec_dense.weight.shape == (20, 16 * 64)
-    assert ConvVAE.spens_burgess(jr.key(0)).dec_dense.weight.shape == (20, 4096)
+        assert vae.dec_dense.weight.shape == (20, dense)
 
 
 @pytest.mark.parametrize(
@@ -82,6 +85,7 @@ def test_vae_finite_gradient_of_every_parameter(which):
         assert float(jnp.abs(leaf).max()) > 0, jtu.keystr(path)
 
 
+@pytest.mark.slow  # ~25 s of compiling on 2 cores
 def test_vae_loss_decreases_on_a_fixed_batch():
     vae = ConvVAE(jr.key(0), 16, (8, 16))
     x, _ = shapes(1, 32, size=16)
@@ -96,6 +100,7 @@ def test_vae_loss_decreases_on_a_fixed_batch():
     assert np.mean(losses[-5:]) < 0.85 * np.mean(losses[:5])
 
 
+@pytest.mark.slow  # ~60 s of compiling on 2 cores
 def test_epoch_trainer_is_the_updates_by_hand_and_stops():
     vae = ConvVAE(jr.key(0), 16, (8, 8), latent=4)
     x, _ = shapes(2, 8, size=16)
@@ -128,8 +133,6 @@ def test_epoch_trainer_is_the_updates_by_hand_and_stops():
 
 
 def eqx_stop(s):
-    import equinox as eqx
-
     return eqx.tree_at(lambda q: q.stopped, s, jnp.array(True))
 
 
@@ -159,10 +162,14 @@ def test_registered_and_bad_input_refused():
     base = {"model": {"name": "generative"}, "protocol": {"name": "recall"}}
     cfg = parse(base)
     assert cfg.protocol == "recall"
+    # a parameter the protocol does not use is refused when the run is
+    # validated (its data flow is traced), before anything is compiled
+    unused = parse({**base, "model": {"name": "generative", "lr_dream": 1e-3}})
+    with pytest.raises(ConfigError, match="lr_dream"):
+        validate_sweep(unused)
     for bad in (
         {"model": {"name": "generative", "size": 48}},
         {"model": {"name": "generative", "beta": -1.0}},
-        {"model": {"name": "generative", "lr_dream": 1e-3}},  # unused by recall
         {
             "model": {"name": "generative"},
             "protocol": {"name": "recall", "occlusion": 2},
