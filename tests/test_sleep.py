@@ -435,3 +435,50 @@ def test_examples_are_valid(name):
     root = Path(__file__).resolve().parents[1]
     plan = validate_sweep(load(root / "examples" / f"{name}.toml"))
     assert plan.n_networks >= 12
+
+
+# ---------------------------------------------------------- two-stage transfer
+def test_nightly_nights_are_separated_by_wake():
+    hyp = sl.nightly(jr.key(5), 3, 1440.0, n_cycles=4, t0=1320.0, night_fraction=0.8)
+    rows = hyp.table()
+    ts = probe_times(hyp, 0.0, 3 * 1440.0 + 1320.0)
+    np.testing.assert_array_equal(
+        np.asarray(STAGE_TIMES(hyp, ts)), [np_stage(rows, t) for t in ts]
+    )
+    onsets = hyp.boundaries(["N1", "N2", "N3", "REM"])
+    nights = onsets[np.concatenate([[True], np.diff(onsets) > 600.0])]
+    np.testing.assert_allclose(nights, 1320.0 + 1440.0 * np.arange(3), atol=1e-3)
+    for k in range(3):  # each night ends at 80 % of its cycles, wake after
+        edges = np.asarray(hyp.cycles).reshape(3, 5)[k]
+        end = edges[0] + 0.8 * (edges[-1] - edges[0])
+        assert int(hyp.stage_at(end + 1.0)) == sl.WAKE
+
+
+def test_notebook_transfer_with_one_example_is_lms(x64):
+    """One stored example: retrieval returns it exactly, and the student's
+    prediction after K gated replays is y(1 − (1 − η|x|²)^K) (NumPy loop)."""
+    x = jr.normal(jr.key(0), (1, 5)) / np.sqrt(5)
+    y = jnp.asarray([0.7])
+    hyp = sl.from_table([("WAKE", 3.0), ("N2", 10.0), ("REM", 5.0), ("N3", 7.0)])
+    gate = sl.StageSchedule(hyp, {"N2": 1.0, "N3": 1.0}, 0.0)
+    net = sl.NotebookTransfer(x, y, 0.4, 50.0, gate, 0)
+    xh, yh = net.replay(jr.key(1))
+    np.testing.assert_allclose(xh, x[0], rtol=1e-12)
+    sim = sj.iterate(
+        net,
+        net.init(),
+        t0=0.0,
+        t1=25.0,
+        dt=1.0,
+        key=jr.key(2),
+        save_ts=np.arange(26.0),
+        fn=lambda t, s, m: s.w @ x[0],
+    )
+    w, ref = np.zeros(5), [0.0]
+    xs = np.asarray(x[0])
+    for k in range(25):
+        g = 1.0 if np_stage(hyp.table(), float(k)) in (sl.N2, sl.N3) else 0.0
+        w = w + 0.4 * g * (0.7 - w @ xs) * xs
+        ref.append(w @ xs)
+    np.testing.assert_allclose(np.asarray(sim.ys), ref, rtol=1e-10, atol=1e-14)
+    assert abs(ref[-1] - 0.7 * (1 - (1 - 0.4 * xs @ xs) ** 17)) < 1e-12

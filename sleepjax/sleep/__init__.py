@@ -15,6 +15,7 @@ from ._hypnogram import WAKE as WAKE
 from ._hypnogram import Hypnogram as Hypnogram
 from ._hypnogram import from_table as from_table
 from ._hypnogram import generate as generate
+from ._hypnogram import nightly as nightly
 from ._hypnogram import per_stage as per_stage
 from ._hypnogram import stage_code as stage_code
 from ._hypnogram import stage_fractions as stage_fractions
@@ -36,3 +37,5 @@ from ._stages import StageNoise as StageNoise
 from ._stages import StageSchedule as StageSchedule
 from ._stages import boundary_events as boundary_events
 from ._stages import stage_gain as stage_gain
+from ._transfer import NotebookTransfer as NotebookTransfer
+from ._transfer import TransferState as TransferState

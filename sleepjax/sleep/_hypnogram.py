@@ -338,7 +338,8 @@ def generate(
     )
     cycles = t0 + jnp.concatenate([jnp.zeros((1,)), jnp.cumsum(lengths)])
     offsets = jnp.cumsum(seg, axis=1) - seg
-    starts = (cycles[:-1, None] + offsets).reshape(-1)
+    # (cummax: rounding must not let a start fall below the one before it)
+    starts = jax.lax.cummax((cycles[:-1, None] + offsets).reshape(-1))
     stages = jnp.tile(jnp.asarray(_CYCLE, jnp.int32), n_cycles)
     end = t0 + night_fraction * (cycles[-1] - t0)
     # wake intrusions
@@ -371,3 +372,37 @@ def stage_fractions(hyp: Hypnogram) -> np.ndarray:
 def stage_times(hyp: Hypnogram, ts) -> Int[Array, " t"]:
     """`stage_at` at each of the times `ts` (vectorised)."""
     return jax.vmap(hyp.stage_at)(jnp.asarray(ts))
+
+
+def nightly(key: PRNGKeyArray, nights: int, period: float, **kwargs) -> Hypnogram:
+    """`nights` generated nights (keyword arguments as `generate`), night k
+    starting at `t0 + k·period`, wake in between: one hypnogram.
+
+    Each night's segments are clipped at its own end and followed by a WAKE
+    segment, so `night_fraction` shortens every night."""
+    if nights < 1:
+        raise ValueError(f"nightly: `nights` must be >= 1, got {nights}.")
+    t0 = kwargs.pop("t0", 0.0)
+    hyps = [
+        generate(k, t0=t0 + i * period, **kwargs)
+        for i, k in enumerate(jr.split(key, nights))
+    ]
+    first_next = [h.cycles[0] for h in hyps[1:]]
+    for h, nxt in zip(hyps[:-1], first_next, strict=True):
+        if is_concrete(h.cycles) and float(h.cycles[-1]) > float(nxt):
+            raise ValueError(
+                f"nightly: a night lasts {float(h.cycles[-1] - h.cycles[0]):g}, "
+                f"longer than the `period` {period:g}."
+            )
+    starts, stages = [], []
+    for h in hyps:
+        starts += [jnp.minimum(h.starts, h.end), h.end[None]]
+        stages += [h.stages, jnp.asarray([WAKE], jnp.int32)]
+    return Hypnogram(
+        starts=jnp.concatenate(starts),
+        stages=jnp.concatenate(stages),
+        end=hyps[-1].end,
+        wake_at=jnp.concatenate([h.wake_at for h in hyps]),
+        wake_len=jnp.concatenate([h.wake_len for h in hyps]),
+        cycles=jnp.concatenate([h.cycles for h in hyps]),
+    )

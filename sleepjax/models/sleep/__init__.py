@@ -6,6 +6,8 @@ assembled around the Susman rate network.
   optional targeted reactivation); disorders are settings of the generator.
 - `shy`: the synaptic homeostasis hypothesis: Hebbian potentiation in wake,
   downscaling by 1 − δ in NREM, optionally sparing the largest synapses.
+- `transfer`: two-stage transfer (Go-CLS): a notebook replays a noisy
+  teacher's examples into a linear student in N2/N3 over several nights.
 
 `SPEC` registers the model; configs name it `sleep_stages` (the word `sleep`
 alone is an identifier of generic code, `time.sleep`). A guide: docs/sleep.md.
@@ -19,6 +21,8 @@ from ._protocols import night as night
 from ._protocols import orthonormal_planes as orthonormal_planes
 from ._protocols import shy as shy
 from ._report import REPORTS
+from ._transfer import TransferObservables as TransferObservables
+from ._transfer import transfer as transfer
 
 _NIGHT_NUMERIC = frozenset(
     {
@@ -47,6 +51,11 @@ SPEC = ModelSpec(
     protocols={
         "night": Protocol(night, numeric=_NIGHT_NUMERIC),
         "shy": Protocol(shy, numeric=frozenset({"delta", "spare", "drive"})),
+        "transfer": Protocol(
+            transfer,
+            uses_params=False,
+            numeric=frozenset({"snr", "student_eta", "retrieval_beta"}),
+        ),
     },
     reports={k: Report(*v) for k, v in REPORTS.items()},
 )

@@ -299,3 +299,12 @@ def shy_notes(view: StoreView) -> str:
 
 
 REPORTS = {"night": (night_report, night_notes), "shy": (shy_report, shy_notes)}
+
+
+def _transfer():
+    from ._report_transfer import transfer_notes, transfer_report
+
+    return transfer_report, transfer_notes
+
+
+REPORTS["transfer"] = _transfer()
