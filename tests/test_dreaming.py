@@ -41,14 +41,28 @@ def _grads(flags, x, params):
 FULL = dict(wake=True, nrem=True, rem=True)
 
 
+@pytest.fixture(scope="module")
+def full_grads(setup):
+    """The phase gradients with every phase on (compiled once for two tests)."""
+    x, params = setup
+    return _grads(FULL, x, params)
+
+
+# each switch setting is its own compiled program (~30 s on 2 cores): CI runs
+# all on and REM off; the other two run under slow
 @pytest.mark.parametrize(
     "flags",
-    [FULL, dict(FULL, rem=False), dict(FULL, nrem=False), dict(FULL, wake=False)],
+    [
+        FULL,
+        dict(FULL, rem=False),
+        pytest.param(dict(FULL, nrem=False), marks=pytest.mark.slow),
+        pytest.param(dict(FULL, wake=False), marks=pytest.mark.slow),
+    ],
     ids=["full", "no_rem", "no_nrem", "no_wake"],
 )
-def test_switches_on_the_gradient_pytree(setup, flags):
+def test_switches_on_the_gradient_pytree(setup, full_grads, flags):
     x, params = setup
-    g = _grads(flags, x, params)
+    g = full_grads if flags == FULL else _grads(flags, x, params)
     (we, wg), (ne, ng), (re_, rg) = (g[k][1] for k in ("wake", "nrem", "rem"))
     # NREM never trains the generator nor the real/dream head
     assert _norm(ng) == 0.0 and _norm(ne.real_head) == 0.0
@@ -63,11 +77,11 @@ def test_switches_on_the_gradient_pytree(setup, flags):
     assert _norm(we.convs) > 0  # the latent regulariser always reaches the encoder
 
 
-def test_rem_gradient_of_the_generator_is_reversed(setup):
+def test_rem_gradient_of_the_generator_is_reversed(setup, full_grads):
     x, params = setup
     obj = DreamingObjective(**FULL)
     mem = obj.init_memory(B, LATENT)
-    g = jax.jit(lambda p: obj.phase_gradients(p, mem, x, jr.key(3)))(params)
+    g = full_grads  # phase_gradients(params, mem, x, key(3)), as in _grads
     direct = jax.jit(
         jax.grad(lambda p: obj.rem_loss(p, x, mem, jr.split(jr.key(3), 3)[2]))
     )(params)
@@ -77,6 +91,7 @@ def test_rem_gradient_of_the_generator_is_reversed(setup):
         np.testing.assert_allclose(a, -b, rtol=1e-5, atol=1e-8)
 
 
+@pytest.mark.slow  # a whole update compiled (~35 s on 2 cores)
 def test_disabled_phase_leaves_parameters_unchanged(setup):
     x, params = setup
     obj = DreamingObjective(wake=True, nrem=True, rem=False)
