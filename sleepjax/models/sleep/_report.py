@@ -60,9 +60,10 @@ def _night_times(view: StoreView):
     return t_sleep, float(view.time[-1]) - morning
 
 
-def night_priority(view: StoreView) -> np.ndarray:
+def night_priority(view: StoreView, mask=None) -> np.ndarray:
     """The replay priority of each memory, recomputed from the run's settings
-    as the `night` protocol computes it."""
+    (those of the networks in `mask` when the priority is swept) as the
+    `night` protocol computes it."""
     s = np.asarray(view.setting("protocol", "strengths"), float)
     every = float(view.setting("protocol", "learn_every"))
     t_sleep, _ = _night_times(view)
@@ -71,7 +72,11 @@ def night_priority(view: StoreView) -> np.ndarray:
     held = s * np.exp(-eta * beta * age)
     return np.asarray(
         priority(
-            str(view.setting("model", "priority")),
+            str(
+                np.atleast_1d(
+                    view.label("model.priority")[mask if mask is not None else 0]
+                )[0]
+            ),
             strength=held,
             age=age,
             error=np.exp(-held),
@@ -99,8 +104,6 @@ def night_report(view: StoreView):
     t_sleep, t_wake = _night_times(view)
     i0, i1 = _index(t, t_sleep), _index(t, t_wake)
     retention = strength[:, i1] / strength[:, i0]
-    prio = night_priority(view)
-    high = prio >= np.median(prio)
     gs = [(lab, mask & ok) for lab, mask in groups(view) if (mask & ok).any()]
     fig, axes = plt.subplots(
         2,
@@ -113,6 +116,8 @@ def night_report(view: StoreView):
     width = 0.8 / len(gs)
     for j, (label, sel) in enumerate(gs):
         ax, hx = axes[0, j], axes[1, j]
+        prio = night_priority(view, sel)
+        high = prio >= np.median(prio)
         for k in range(m):
             band(ax, t, strength[sel, :, k], f"C{k}", f"memory {k} (p={prio[k]:.2f})")
         ax.axvline(t_sleep, color="k", lw=0.6, ls=":")
@@ -150,14 +155,16 @@ def night_report(view: StoreView):
         rows.append(row)
     bx = axes[0, -1]
     bx.axhline(1.0, color="k", lw=0.6)
-    bx.set_xticks(range(m), [f"mem {k}\np={prio[k]:.2f}" for k in range(m)])
+    strengths = np.asarray(view.setting("protocol", "strengths"), float)
+    bx.set_xticks(range(m), [f"mem {k}\nlearned {strengths[k]:g}" for k in range(m)])
     bx.set_ylabel("retention: strength after the night / at sleep onset")
     bx.set_title("Each memory's fate (median, IQR over seeds)", fontsize=9)
     bx.legend(fontsize=6)
     axes[1, -1].axis("off")
+    pnames = "', '".join(dict.fromkeys(view.label("model.priority").astype(str)))
     fig.suptitle(
-        f"A night of the Susman network: {m} memories, replay priority "
-        f"'{view.setting('model', 'priority')}'; dotted: sleep onset and wake-up"
+        f"A night of the Susman network: {m} memories (p: replay priority, "
+        f"'{pnames}'); dotted: sleep onset and wake-up"
     )
     fig.tight_layout()
     return fig, rows
