@@ -5,8 +5,8 @@ hand-written NumPy loop and diffrax with a `VirtualBrownianTree`
 (`benchmarks/_baselines.py`). In their own virtual environments under
 `benchmarks/.venvs/` (git-ignored), each driven through
 `benchmarks/_peers_worker.py` over a pipe: Brian2 (its NumPy pin clashes with
-ours), BrainPy and torchsde (kept out of the shared environment: BrainPy and
-brainstate resolve against our jax and numpy, but torch is ~1 GB). Every peer
+ours), BrainPy and brainstate (one venv) and torchsde, kept out of the shared
+environment (they resolve against our jax and numpy, but torch is ~1 GB). Every peer
 exposes the same calls: `build(key, n, batch, steps, seed, same_init)`,
 `run(key) -> (wall s, cpu s)`, `stats(key) -> WStats dict`, `drop(key)`.
 """

@@ -11,6 +11,7 @@ STYLE = {
     "numpy": ("C2", "x-"),
     "diffrax_vbt": ("C3", "v:"),
     "brainpy": ("C4", "D-"),
+    "brainstate": ("C9", "d-"),
     "torchsde": ("C1", "^-"),
     "brian2_numpy": ("C5", "<-"),
     "brian2_cython": ("C6", ">-"),
@@ -67,15 +68,15 @@ def print_table(result) -> None:
     print()
     print("=" * 96)
     print(
-        f"{'B':>5} {'steps':>5} {'peer':22s} {'net-steps/s':>11} {'sleepjax/peer':>13} "
+        f"{'B':>5} {'steps':>5} {'peer':25s} {'net-steps/s':>11} {'sleepjax/peer':>13} "
         f"{'(cpu)':>7} {'wall s':>8} {'cpu s':>8}  where"
     )
     for r in rows:
         if "skipped" in r:
-            print(f"{r['batch']:5d} {r['steps']:5d} {r['impl']:22s} {r['skipped']}")
+            print(f"{r['batch']:5d} {r['steps']:5d} {r['impl']:25s} {r['skipped']}")
             continue
         print(
-            f"{r['batch']:5d} {r['steps']:5d} {r['impl']:22s} "
+            f"{r['batch']:5d} {r['steps']:5d} {r['impl']:25s} "
             f"{r['net_steps_per_s']:11.0f} "
             f"{r.get('sj_over_peer', float('nan')):13.2f} "
             f"{r.get('sj_over_peer_cpu', float('nan')):7.2f} {r['wall_s']:8.3f} "

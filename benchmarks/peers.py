@@ -15,6 +15,9 @@ networks, all peers from the same initial state. Peers:
     `VirtualBrownianTree(tol = Δt/2)`, vmapped.
 ``brainpy``
     `brainpy.sdeint(method="euler")` in a `DynamicalSystem`, `for_loop`, jit.
+``brainstate``
+    BrainPy's newer stack: `braintools.quad.sde_euler_step` on
+    `brainstate.ShortTermState`s, `brainstate.transform.for_loop`, jit.
 ``torchsde``
     `torchsde.sdeint(method="euler")`, diagonal noise, `BrownianInterval`.
 ``brian2_numpy`` / ``brian2_cython`` / ``brian2_cpp_standalone`` (``_omp``)
@@ -22,7 +25,7 @@ networks, all peers from the same initial state. Peers:
     `xi` noise, on each code-generation target (standalone without OpenMP and
     with one thread per core).
 
-Brian2, BrainPy and torchsde run in their own virtual environments
+Brian2, BrainPy, brainstate and torchsde run in their own virtual environments
 (`benchmarks/.venvs/`, created on first use; see `_peers_drivers.py`), each
 driven over a pipe; their times are measured inside their own process.
 
@@ -79,6 +82,7 @@ PEERS = (
     "numpy",
     "diffrax_vbt",
     "brainpy",
+    "brainstate",
     "torchsde",
     "brian2_numpy",
     "brian2_cython",
@@ -118,6 +122,7 @@ def make_peers(names, log, quick=False) -> dict:
         grads["diffrax_vbt"] = functools.partial(pg.diffrax_grad, repeats=1)
     remote = {
         "brainpy": ("brainpy", "_peers_brainpy", ""),
+        "brainstate": ("brainpy", "_peers_brainstate", ""),
         "torchsde": ("torch", "_peers_torch", ""),
         "brian2_numpy": ("brian2", "_peers_brian2", "numpy"),
         "brian2_cython": ("brian2", "_peers_brian2", "cython"),
@@ -164,7 +169,7 @@ def same_work(peers, batch, steps, log) -> dict:
             d["reason"] = "" if not bad else f"differs from sleepjax in {bad}"
         s = d.get("stats", {})
         log(
-            f"  {name:22s} "
+            f"  {name:25s} "
             + (
                 f"mean {s['w_mean']:+.5f} var {s['w_var']:.5f} "
                 f"max Re λ {s['eig_re']:.4f} spread {s['w_spread']:.3e}  z: "
@@ -234,10 +239,10 @@ def time_cell(peers, batch, steps, repeats, log) -> list[dict]:
         rows.append(row)
     for row in rows:
         if "skipped" in row:
-            log(f"  B={batch:5d} {row['impl']:22s} {row['skipped']}")
+            log(f"  B={batch:5d} {row['impl']:25s} {row['skipped']}")
         else:
             log(
-                f"  B={batch:5d} {row['impl']:22s} {row['net_steps_per_s']:10.0f} "
+                f"  B={batch:5d} {row['impl']:25s} {row['net_steps_per_s']:10.0f} "
                 f"net-steps/s  sleepjax/peer {row.get('sj_over_peer', 0):7.2f} "
                 f"(cpu {row.get('sj_over_peer_cpu', 0):6.2f})  "
                 f"[{row['wall_s']:.3f} s, cpu/wall {row['cpu_s'] / row['wall_s']:.2f}]"
@@ -311,7 +316,10 @@ def main(argv=None) -> int:
         f"{meta['cpus']} CPUs, load {meta['loadavg_start']}"
     )
     log("starting peers (Brian2, BrainPy, torchsde in their own venvs):")
-    names = (*OURS, *(args.peers or PEERS))
+    # Quick mode leaves out Brian2's OpenMP build (a second C++ build per B,
+    # and slower than the single-threaded one on this loaded machine).
+    default = [p for p in PEERS if not (args.quick and p.endswith("_omp"))]
+    names = (*OURS, *(args.peers or default))
     peers, failed = make_peers(names, log, args.quick)
     meta["versions"] = {n: p.versions() for n, p in peers.items()}
     try:
