@@ -59,7 +59,14 @@ def equilibrate_report(view: StoreView):
     ax.legend(fontsize=6)
     ax.set_title("the spectrum of W from the random start", fontsize=9)
     ax = axes[1]
-    band(ax, t, drift[ok], "C0", "largest |Δ window mean| / spectral radius")
+    defined = np.all(np.isfinite(drift[ok]), axis=0)  # from two windows on
+    band(
+        ax,
+        t[defined],
+        drift[ok][:, defined],
+        "C0",
+        "largest |Δ window mean| / spectral radius",
+    )
     ax.axhline(tol, color="C3", ls=":", lw=1.2, label=f"tolerance {tol:g}")
     ax.set_yscale("log")
     ax.set_xlabel(TIME)
@@ -80,9 +87,14 @@ def equilibrate_report(view: StoreView):
     ax.set_title(f"eigenvalues of W at t = {t[0]:g} and t = {t[-1]:g}", fontsize=9)
     n_ok = int(ok.sum())
     n_eq = int(np.isfinite(t_eq[ok]).sum())
+    if n_eq:
+        when = f"median at t = {med:g}"
+    else:
+        last = np.median(drift[ok, -1]) if n_ok else np.nan
+        when = f"at t = {t[-1]:g} the drift is still {last:.3f} > {tol:g}"
     fig.suptitle(
         f"Equilibration ({rule}, weight noise, no input; N = {n}): the spectrum is "
-        f"stationary in {n_eq} of {n_ok} networks, median at t = {med:g}",
+        f"stationary in {n_eq} of {n_ok} networks; {when}",
         fontsize=10,
     )
     fig.tight_layout()
