@@ -31,7 +31,7 @@ def np_stage(rows, t):
     return sl.WAKE
 
 
-def probe_times(hyp, lo, hi, n=3001):
+def probe_times(hyp, lo, hi, n=1001):
     """A dense grid plus every segment start, cycle edge and intrusion edge,
     each also one ulp before and after (float32 times)."""
     edges = np.concatenate(
@@ -53,7 +53,7 @@ def probe_times(hyp, lo, hi, n=3001):
     )
     near = near[(near == 0) | (np.abs(near) > 1e-30)]  # no denormals (flushed in XLA)
     ts = np.unique(np.concatenate([np.linspace(lo, hi, n, dtype=np.float32), near]))
-    return np.pad(ts, (0, 4000 - ts.size), mode="edge")  # one shape: one compile
+    return np.pad(ts, (0, 1600 - ts.size), mode="edge")  # one shape: one compile
 
 
 # --------------------------------------------------------------- hypnograms
@@ -158,14 +158,14 @@ def test_generator_fractions_match_the_mix(supp, depr):
 # ------------------------------------------------------------- stage gating
 def test_rule_gated_off_in_a_stage_leaves_weights_bitwise_unchanged():
     """STDP + dissipation gated to 0 in N3: W at the start and at the end of
-    N3 are identical bits; in N2 and REM they change."""
+    N3 are identical bits while the neurons and the STDP trace keep moving;
+    in N2 and REM the weights change."""
     n = 8
     hyp = sl.from_table([("N2", 10.0), ("N3", 10.0), ("REM", 10.0)])
     rule = sl.stage_gain(
         SumRule(AntisymmetricSTDP(tau_y=2.0), Dissipation(beta=0.5)), hyp, {"N3": 0.0}
     )
-    noise = sl.StageNoise(n, {"N2": 1.0, "N3": 1.0, "REM": 2.0}, hyp)
-    model = sj.Model(RateNetwork(n=n), rule, eta=0.1, stimuli=(noise,))
+    model = sj.Model(RateNetwork(n=n), rule, eta=0.1)
     W0 = jr.normal(jr.key(0), (n, n)) / np.sqrt(n)
     exp = sj.Experiment(
         model,
@@ -205,6 +205,7 @@ def test_shy_downscale_is_exactly_one_minus_delta_outside_the_spared_set(spare):
     np.testing.assert_array_equal(fast, keep)
 
 
+@pytest.mark.slow
 def test_shy_on_stage_entry_in_a_discrete_map(x64):
     """A discrete map (W ← W + η φφᵀ in WAKE, identity asleep) wrapped by
     `OnStageEntry`: each entry into N2 downscales once; compared with a
@@ -250,6 +251,7 @@ def test_shy_on_stage_entry_in_a_discrete_map(x64):
     np.testing.assert_allclose(np.asarray(sim.ys), np.stack(ref), rtol=1e-13, atol=0)
 
 
+@pytest.mark.slow
 def test_shy_rule_downscales_by_the_euler_product(x64):
     """The continuous rule over 10 τ of N3 at rate κ (no activity: φ = 0):
     unspared weights are multiplied by (1 − ηκ dt)^(T/dt), spared ones kept."""
@@ -309,6 +311,7 @@ def _replay_net(prio, key, n=16, t1=300.0):
     )
 
 
+@pytest.mark.slow
 def test_targeted_is_a_one_hot_replay():
     hyp = sl.from_table([("N2", 10.0), ("N3", 10.0)])
     pats = jr.normal(jr.key(0), (3, 8))
@@ -438,6 +441,7 @@ def test_examples_are_valid(name):
 
 
 # ---------------------------------------------------------- two-stage transfer
+@pytest.mark.slow
 def test_nightly_nights_are_separated_by_wake():
     hyp = sl.nightly(jr.key(5), 3, 1440.0, n_cycles=4, t0=1320.0, night_fraction=0.8)
     rows = hyp.table()
@@ -454,6 +458,7 @@ def test_nightly_nights_are_separated_by_wake():
         assert int(hyp.stage_at(end + 1.0)) == sl.WAKE
 
 
+@pytest.mark.slow
 def test_notebook_transfer_with_one_example_is_lms(x64):
     """One stored example: retrieval returns it exactly, and the student's
     prediction after K gated replays is y(1 − (1 − η|x|²)^K) (NumPy loop)."""

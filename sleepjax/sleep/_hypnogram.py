@@ -338,8 +338,8 @@ def generate(
     )
     cycles = t0 + jnp.concatenate([jnp.zeros((1,)), jnp.cumsum(lengths)])
     offsets = jnp.cumsum(seg, axis=1) - seg
-    # (cummax: rounding must not let a start fall below the one before it)
-    starts = jax.lax.cummax((cycles[:-1, None] + offsets).reshape(-1))
+    # clipped at the next cycle's start: rounding must not put a start past it
+    starts = jnp.minimum(cycles[:-1, None] + offsets, cycles[1:, None]).reshape(-1)
     stages = jnp.tile(jnp.asarray(_CYCLE, jnp.int32), n_cycles)
     end = t0 + night_fraction * (cycles[-1] - t0)
     # wake intrusions
