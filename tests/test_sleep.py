@@ -487,3 +487,30 @@ def test_notebook_transfer_with_one_example_is_lms(x64):
         ref.append(w @ xs)
     np.testing.assert_allclose(np.asarray(sim.ys), ref, rtol=1e-10, atol=1e-14)
     assert abs(ref[-1] - 0.7 * (1 - (1 - 0.4 * xs @ xs) ** 17)) < 1e-12
+
+
+@pytest.mark.slow
+def test_boundary_events_downscale_a_continuous_model_at_each_entry(x64):
+    """Frozen weights, `DownscaleEvent`s at each entry into N2 of a concrete
+    night: W ends at (1 − δ)^k W0 outside the spared set (k entries)."""
+    hyp = sl.from_table(
+        [("N2", 3.0), ("REM", 2.0), ("N2", 2.0), ("N3", 2.0), ("N2", 1.0)]
+    )
+    events = sl.boundary_events(hyp, ["N2"], lambda t: sl.DownscaleEvent(t, 0.18, 0.0))
+    assert [e.time for e in events] == [0.0, 5.0, 9.0]  # sleep onset is an entry
+    model = sj.Model(RateNetwork(n=4, x0_scale=0.0), None)
+    W0 = jr.normal(jr.key(0), (4, 4))
+    exp = sj.Experiment(
+        model,
+        model.init(None, W=W0),
+        t0=0.0,
+        t1=10.0,
+        dt=0.5,
+        save_ts=[4.5, 5.5, 10.0],
+        observe=lambda t, y, m: y.W,
+        events=events[1:],  # a run from t = 0 takes events in (0, t1]
+    )
+    W = np.asarray(exp.run(None).ys)
+    np.testing.assert_array_equal(W[0], np.asarray(W0))
+    np.testing.assert_allclose(W[1], 0.82 * np.asarray(W0), rtol=1e-15)
+    np.testing.assert_allclose(W[2], 0.82**2 * np.asarray(W0), rtol=1e-15)
