@@ -129,11 +129,26 @@ class Experiment(eqx.Module):
         )
 
 
+#: the most save times one run may have (a grid this long is 80 MB per network
+#: and observable; longer ones are a mistake in the horizon or the interval)
+MAX_SAVES = 10_000_000
+
+
 def save_grid(t0: float, t1: float, every: float) -> Float[Array, " k"]:
-    """Save times t0, t0 + every, ... up to t1; t1 is always included."""
+    """Save times t0, t0 + every, ... up to t1; t1 is always included.
+
+    Raises `ValueError` (before allocating anything) if the grid would hold
+    more than `MAX_SAVES` times."""
     if not every > 0:
         raise ValueError(f"`save_every` must be > 0, got {every!r}.")
-    k = int(np.floor((t1 - t0) / every + 1e-9))
+    n = (t1 - t0) / every
+    if not n < MAX_SAVES:
+        raise ValueError(
+            f"saving every {every:g} from {t0:g} to {t1:g} makes {n:.3g} save "
+            f"times, more than one run can save ({MAX_SAVES:,}); save less often "
+            "or shorten the run."
+        )
+    k = int(np.floor(n + 1e-9))
     ts = t0 + every * np.arange(k + 1)
     if t1 - ts[-1] > 1e-9 * max(1.0, abs(t1)):
         ts = np.append(ts, t1)

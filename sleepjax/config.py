@@ -334,6 +334,11 @@ def _parse_protocol_name(section, spec):
             f"[protocol] needs a name: one of {', '.join(spec.protocols)}."
         )
     name = sec.pop("name")
+    if not isinstance(name, str):
+        raise ConfigError(
+            f"[protocol] name must be a string, one of {', '.join(spec.protocols)}; "
+            f"got {name!r}."
+        )
     if name not in spec.protocols:
         raise _unknown("protocol", name, spec.protocols)
     return name, sec

@@ -49,6 +49,12 @@ CASES = {
         "dt = 1e-50",
     ),
     "huge n": (ERO.replace("n = 8", "n = 100000"), "[model] n = 100000"),
+    # found by the mutation test: the save grid alone would need 8.7 GiB
+    "a billion saves": (
+        '[model]\nn = 8\n[protocol]\nname = "erosion"\nt_insert = 20.0\n'
+        "t_end = 58281619299.0\n",
+        "save times",
+    ),
     "window after the run": (
         '[model]\nn = 16\n[protocol]\nname = "learning"\nwindow = [500.0, 600.0]\n'
         "t_end = 20.0\nsave_every = 5.0\n",
