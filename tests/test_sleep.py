@@ -429,7 +429,10 @@ def test_unused_parameter_is_refused():
         validate_sweep(parse(raw))
 
 
-@pytest.mark.parametrize("name", ["sleep_night", "sleep_shy"])
+@pytest.mark.parametrize(
+    "name",
+    ["sleep_night", "sleep_priority", "sleep_tmr", "sleep_shy", "sleep_transfer"],
+)
 def test_examples_are_valid(name):
     from pathlib import Path
 
