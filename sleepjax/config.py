@@ -51,6 +51,8 @@ class RunSettings:
     chunk_size: int = 0  # 0: automatic from the memory budget
     memory_budget_mb: float = 2048.0
     float64: bool = False
+    # leaves of the initial state read from files (sleepjax._initial)
+    initial_state: Any = None
 
     def __post_init__(self):
         if not isinstance(self.seeds, int) or self.seeds < 1:
@@ -101,7 +103,8 @@ class RunConfig:
     **Fields:** `model` (its name), `spec` (its `ModelSpec`), `options`,
     `params` (the `[model]` numbers given, by name), `protocol` (its name),
     `protocol_kwargs` (the `[protocol]` settings given), `run`, `sweep`,
-    `fit` (the raw sections) and `raw` (the whole document).
+    `fit` (the raw sections), `raw` (the whole document) and `initial` (the
+    arrays `[run] initial_state` names, by state leaf, or None).
     """
 
     model: str
@@ -114,6 +117,7 @@ class RunConfig:
     sweep: dict[str, Any] | None
     fit: dict[str, Any] | None
     raw: dict[str, Any]
+    initial: Any = None
 
     @property
     def protocol_spec(self) -> Protocol:
@@ -133,6 +137,8 @@ class RunConfig:
             exp = jax.eval_shape(
                 lambda: self.build(options=options, protocol_kwargs=protocol_kwargs)
             )
+        except ConfigError as e:  # raised while tracing: without JAX's note
+            raise ConfigError(str(e).split("\n--------------------\n")[0]) from None
         except (ValueError, TypeError) as e:
             hint = ""
             if "steps" in str(e):
@@ -208,7 +214,15 @@ class RunConfig:
         opts = self.options if options is None else options
         kw = dict(self.protocol_kwargs)
         kw.update(protocol_kwargs or {})
-        return self.protocol_spec(opts, params, key, **kw)
+        exp = self.protocol_spec(opts, params, key, **kw)
+        if self.initial:
+            import equinox as eqx
+
+            from ._initial import apply_initial
+
+            state0 = apply_initial(exp.state0, self.initial)
+            exp = eqx.tree_at(lambda e: e.state0, exp, state0)
+        return exp
 
 
 def _check_number(where: str, value, *, positive=False, nonneg=False) -> float:
@@ -372,8 +386,10 @@ def _protocol_value(name, k, v, valid, domains):
     return v
 
 
-def parse(raw: Mapping[str, Any]) -> RunConfig:
-    """Validate a configuration dict (as read from TOML) into a `RunConfig`."""
+def parse(raw: Mapping[str, Any], base: Path | None = None) -> RunConfig:
+    """Validate a configuration dict (as read from TOML) into a `RunConfig`.
+    `base`: the folder relative file paths in it are read from (default: the
+    working directory)."""
     if not isinstance(raw, Mapping):
         raise ConfigError("a configuration must be a TOML table.")
     problems = _Problems()
@@ -403,6 +419,16 @@ def parse(raw: Mapping[str, Any]) -> RunConfig:
             problems.items.append(str(_unknown("[run] key", k, valid_run)))
             run_sec.pop(k)
     run = problems.check(RunSettings, **run_sec)
+    initial = None
+    if run is not None and run.initial_state is not None:
+        from ._initial import read_initial
+
+        initial, resolved = problems.check(read_initial, run.initial_state, base) or (
+            None,
+            None,
+        )
+        if resolved is not None:  # absolute paths and digests, for the stores
+            raw = {**raw, "run": {**raw["run"], "initial_state": resolved}}
     problems.raise_if_any()
     try:
         spec.params(**params)
@@ -419,6 +445,7 @@ def parse(raw: Mapping[str, Any]) -> RunConfig:
         sweep=dict(raw["sweep"]) if "sweep" in raw else None,
         fit=dict(raw["fit"]) if "fit" in raw else None,
         raw=dict(raw),
+        initial=initial,
     )
     cfg.check_build()
     return cfg
@@ -473,4 +500,4 @@ def load(path: str | Path) -> RunConfig:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} is not valid TOML: {e}") from None
-    return parse(raw)
+    return parse(raw, base=path.resolve().parent)

@@ -355,9 +355,12 @@ def _loss(err, spec, observe, horizon):
     return SummaryStats(tuple(obs), draws=draws, stats=tuple(stats), **kw)
 
 
-def validate(doc: dict, source: str = "<config>") -> FitConfig:
+def validate(
+    doc: dict, source: str = "<config>", folder: Path | None = None
+) -> FitConfig:
     """Validate a parsed TOML document; raise `ConfigError` listing every
-    problem found (unknown keys come with the nearest valid name)."""
+    problem found (unknown keys come with the nearest valid name). `folder`:
+    where relative file paths are read from (default: the working directory)."""
     import jax
 
     from .. import config as base
@@ -367,7 +370,7 @@ def validate(doc: dict, source: str = "<config>") -> FitConfig:
     if "fit" not in doc:
         err.add("fit", "section missing: a fit config needs [fit] params = [...].")
     try:
-        run_cfg = base.parse(doc)
+        run_cfg = base.parse(doc, base=folder)
     except base.ConfigError as e:
         err.add("model/protocol/run", str(e))
     f = _table(err, doc, "fit")
@@ -540,4 +543,4 @@ def load_config(path) -> FitConfig:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} is not valid TOML: {e}.") from None
-    return validate(doc, str(path))
+    return validate(doc, str(path), folder=path.resolve().parent)
