@@ -10,6 +10,8 @@ after a warm-up, and the time of the forward solve alone.
 
 - sleepjax: `jax.value_and_grad` through `sleepjax.simulate` (defaults:
   `FoldInBrownianPath`, `RecursiveCheckpointAdjoint`), vmapped;
+- sleepjax, every step stored: the same with
+  `RecursiveCheckpointAdjoint(checkpoints=steps)` (no recomputation);
 - diffrax: `diffeqsolve(MultiTerm(ODETerm, ControlTerm(g, VirtualBrownianTree)),
   Euler())` with diffrax's default `RecursiveCheckpointAdjoint`, vmapped.
 """
@@ -37,7 +39,7 @@ def _init(n, batch, seed):
     return tuple(jnp.asarray(a) for a in (x0, y0, xb0, w0))
 
 
-def sleepjax_loss(n, batch, seed):
+def sleepjax_loss(n, batch, seed, adjoint=None):
     import sleepjax as sj
     from benchmarks.throughput import workload_model
 
@@ -50,7 +52,9 @@ def sleepjax_loss(n, batch, seed):
         model = workload_model(n, _params(b))
 
         def one(state, key):
-            sim = sj.simulate(model, state, t0=0.0, t1=t1, dt=pc.DT, key=key)
+            sim = sj.simulate(
+                model, state, t0=0.0, t1=t1, dt=pc.DT, key=key, adjoint=adjoint
+            )
             return sim.final.neurons, sim.final.W
 
         x, w = jax.vmap(one)(states, keys)
@@ -135,6 +139,21 @@ def measure(make_loss, n, batch, seed, repeats=3, method="") -> dict:
 def sleepjax_grad(n, batch, seed, repeats=3):
     return measure(
         sleepjax_loss, n, batch, seed, repeats, "jax.value_and_grad of simulate"
+    )
+
+
+def sleepjax_store_all_grad(n, batch, seed, repeats=3):
+    """As `sleepjax_grad` with every step stored for the backward pass
+    (`RecursiveCheckpointAdjoint(checkpoints=steps)`: memory ∝ steps, no
+    recomputation), what BrainPy's and torchsde's backpropagation do."""
+    adj = diffrax.RecursiveCheckpointAdjoint(checkpoints=pc.GRAD_STEPS)
+    return measure(
+        lambda n, b, s: sleepjax_loss(n, b, s, adj),
+        n,
+        batch,
+        seed,
+        repeats,
+        "jax.value_and_grad of simulate, adjoint checkpoints = steps",
     )
 
 

@@ -8,6 +8,7 @@ OURS = ("sleepjax", "sleepjax_multirate")
 STYLE = {
     "sleepjax": ("C0", "o-"),
     "sleepjax_multirate": ("C0", "s--"),
+    "sleepjax_store_all": ("navy", "o:"),
     "numpy": ("C2", "x-"),
     "diffrax_vbt": ("C3", "v:"),
     "brainpy": ("C4", "D-"),
@@ -105,10 +106,10 @@ def print_table(result) -> None:
         print("gradient through 10³ noisy steps (one value_and_grad):")
         for name, d in g.items():
             if "error" in d:
-                print(f"  {name:12s} failed: {d['error']}")
+                print(f"  {name:18s} failed: {d['error']}")
                 continue
             print(
-                f"  {name:12s} {d['seconds']:8.3f} s  sleepjax/peer "
+                f"  {name:18s} {d['seconds']:8.3f} s  sleepjax/peer "
                 f"{d.get('sj_over_peer', float('nan')):6.2f}  grad {d['grad']:+.5e} "
                 f"FD {d['fd']:+.5e} (rel {d['rel_err_fd']:.1e}, "
                 f"{'ok' if d['ok'] else 'MISMATCH'})"
@@ -178,7 +179,8 @@ def plot(result, path: str) -> None:
         ax.set_axis_off()
     fig.suptitle(
         f"sleepjax vs peers, {result['meta']['date']}, {result['meta']['cpus']} shared "
-        f"CPUs, load {result['meta']['loadavg_start']}",
+        f"CPUs, load average {[round(x, 1) for x in result['meta']['loadavg_start']]}"
+        " at start",
         fontsize=9,
     )
     fig.tight_layout()

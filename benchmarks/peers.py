@@ -98,7 +98,7 @@ MAX_B = {
     "brian2_cpp_standalone": 256,
     "brian2_cpp_standalone_omp": 256,
 }
-GRAD_PEERS = ("sleepjax", "diffrax_vbt", "brainpy", "torchsde")
+GRAD_PEERS = ("sleepjax", "sleepjax_store_all", "diffrax_vbt", "brainpy", "torchsde")
 
 
 def make_peers(names, log, quick=False) -> dict:
@@ -253,13 +253,16 @@ def time_cell(peers, batch, steps, repeats, log) -> list[dict]:
 def gradients(peers, n, batch, log) -> dict:
     out = {}
     for name in GRAD_PEERS:
-        if name not in peers:
+        peer = peers.get(name)
+        if name == "sleepjax_store_all" and "sleepjax" in peers:
+            peer = LocalPeer(name, None, pg.sleepjax_store_all_grad)
+        if peer is None:
             continue
         try:
-            g = peers[name].grad(n, batch, 0)
+            g = peer.grad(n, batch, 0)
         except Exception as e:
             out[name] = {"error": str(e)}
-            log(f"  {name:12s} failed: {e}")
+            log(f"  {name:18s} failed: {e}")
             continue
         g["rel_err_fd"] = abs(g["grad"] - g["fd"]) / max(abs(g["fd"]), 1e-30)
         g["ok"] = g["rel_err_fd"] < 1e-2
@@ -271,7 +274,7 @@ def gradients(peers, n, batch, log) -> dict:
         if ref:
             g["sj_over_peer"] = g["seconds"] / ref
         log(
-            f"  {name:12s} dL/db {g['grad']:+.6e}  FD {g['fd']:+.6e}  rel "
+            f"  {name:18s} dL/db {g['grad']:+.6e}  FD {g['fd']:+.6e}  rel "
             f"{g['rel_err_fd']:.1e} {'ok' if g['ok'] else 'MISMATCH'}  "
             f"{g['seconds']:8.3f} s (forward {g['forward_seconds']:.3f} s)  "
             f"sleepjax/peer {g.get('sj_over_peer', float('nan')):.2f}"
@@ -289,7 +292,9 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, nargs="+", default=None)
     ap.add_argument("--peers", nargs="+", default=None, choices=PEERS)
     ap.add_argument("--repeats", type=int, default=None)
+    ap.add_argument("--steps", type=int, default=None, help="steps at every B")
     ap.add_argument("--no-grad", action="store_true")
+    ap.add_argument("--grad-n", type=int, default=None, help="N of the gradient")
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "peers.json"))
     ap.add_argument("--plot", default=str(ROOT / "benchmarks" / "peers.png"))
     args = ap.parse_args(argv)
@@ -301,6 +306,8 @@ def main(argv=None) -> int:
     repeats = args.repeats or (3 if args.quick else 5)
     # Steps per cell: every peer does the same B × steps.
     steps = {b: (200 if b == 1 else 20 if args.quick else 50) for b in batches}
+    if args.steps:
+        steps = dict.fromkeys(batches, args.steps)
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "python": platform.python_version(),
@@ -340,6 +347,7 @@ def main(argv=None) -> int:
         grad, gn, gb = {}, None, None
         if not args.no_grad:
             gn, gb = (32, 1) if args.quick else (N, 1)
+            gn = args.grad_n or gn
             log(
                 f"gradient: d/db of mean(W²)+mean(x²) through {pc.GRAD_STEPS} noisy "
                 f"steps, N = {gn}, B = {gb}, load {loadavg()}:"
