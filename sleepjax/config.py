@@ -184,7 +184,12 @@ class RunConfig:
         ]
         if not leaves:
             return
-        nbytes = sum(int(np.prod(x.shape)) * np.dtype(x.dtype).itemsize for x in leaves)
+
+        def itemsize(dtype) -> int:
+            # typed PRNG keys (jax.random.key) are not NumPy dtypes
+            return getattr(dtype, "itemsize", None) or 8
+
+        nbytes = sum(int(np.prod(x.shape)) * itemsize(x.dtype) for x in leaves)
         budget = self.run.memory_budget_mb * 2**20
         # a step holds the state, its derivative and its noise at least
         need = 3 * nbytes
