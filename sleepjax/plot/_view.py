@@ -63,6 +63,29 @@ class StoreView:
     def var(self, name: str) -> np.ndarray:
         return np.asarray(self.store.read(name), dtype=float)
 
+    def groups(
+        self, skip: tuple[str, ...] = (), *, whole: str = "", label=None
+    ) -> list[tuple[str, np.ndarray]]:
+        """`(label, mask)` per combination of the swept coordinates other than
+        the seed and `skip`, in the order they first appear; one group
+        labelled `whole` when there are none. `label(name, value)` writes one
+        coordinate (`name`: its last dotted part); default `"name = value"`."""
+        coords = [c for c in self.store.coord_names if c != "seed" and c not in skip]
+        n = self.store.n_networks
+        if not coords:
+            return [(whole, np.ones(n, bool))]
+        label = label or (lambda name, v: f"{name} = {v}")
+        cols = [np.asarray(self.store.read(c)).astype(str) for c in coords]
+        keys = list(zip(*cols, strict=True))
+        out = []
+        for key in dict.fromkeys(keys):
+            mask = np.array([k == key for k in keys])
+            text = ", ".join(
+                label(c.rpartition(".")[2], v) for c, v in zip(coords, key, strict=True)
+            )
+            out.append((text, mask))
+        return out
+
     @property
     def ok(self) -> np.ndarray:
         return self.status == 0
@@ -143,25 +166,8 @@ MAX_GROUPS = 8
 
 
 def _groups(view: StoreView) -> list[tuple[str, np.ndarray]]:
-    """(label, mask) per combination of swept parameters other than the seed
-    (one group, "all networks", when nothing else is swept)."""
-    coords = [c for c in view.store.coord_names if c != "seed"]
-    if not coords:
-        return [("all networks", np.ones(view.store.n_networks, bool))]
-    cols = [np.asarray(view.store.read(c)).astype(str) for c in coords]
-    keys = list(zip(*cols, strict=True))
-    out = {}
-    for i, k in enumerate(keys):
-        out.setdefault(k, []).append(i)
-    groups = []
-    for k, idx in out.items():
-        m = np.zeros(view.store.n_networks, bool)
-        m[idx] = True
-        label = ", ".join(
-            f"{c.rpartition('.')[2]}={v}" for c, v in zip(coords, k, strict=True)
-        )
-        groups.append((label, m))
-    return groups
+    """(label, mask) per swept-parameter group ("all networks" if none)."""
+    return view.groups(whole="all networks", label=lambda c, v: f"{c}={v}")
 
 
 def generic_report(view: StoreView):

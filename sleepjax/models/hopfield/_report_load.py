@@ -51,22 +51,8 @@ def retrieval_curve(x, success):
 
 def other_groups(view: StoreView, skip: tuple[str, ...]):
     """(label, mask) per combination of swept coordinates other than `skip`
-    and the seed; one group "all networks" when there are none."""
-    coords = [c for c in view.store.coord_names if c != "seed" and c not in skip]
-    n = view.store.n_networks
-    if not coords:
-        return [("", np.ones(n, bool))]
-    cols = [np.asarray(view.store.read(c)).astype(str) for c in coords]
-    keys = list(zip(*cols, strict=True))
-    out = []
-    for key in dict.fromkeys(keys):
-        mask = np.array([k == key for k in keys])
-        label = ", ".join(
-            pretty(f"{SYMBOLS.get(c.rpartition('.')[2], c.rpartition('.')[2])} = {v}")
-            for c, v in zip(coords, key, strict=True)
-        )
-        out.append((label, mask))
-    return out
+    and the seed, with the model's symbols; one group "" when there are none."""
+    return view.groups(skip, label=lambda c, v: pretty(f"{SYMBOLS.get(c, c)} = {v}"))
 
 
 def _finals(view: StoreView):

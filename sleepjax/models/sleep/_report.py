@@ -17,20 +17,7 @@ _COLOR = {0: "0.5", 1: "#9ecae1", 2: "#4292c6", 3: "#08306b", 4: "#e6550d"}
 
 def groups(view: StoreView) -> list[tuple[str, np.ndarray]]:
     """(label, mask) per combination of swept coordinates other than the seed."""
-    coords = [c for c in view.store.coord_names if c != "seed"]
-    n = view.store.n_networks
-    if not coords:
-        return [("", np.ones(n, bool))]
-    cols = [np.asarray(view.store.read(c)).astype(str) for c in coords]
-    keys = list(zip(*cols, strict=True))
-    out = []
-    for key in dict.fromkeys(keys):
-        mask = np.array([k == key for k in keys])
-        label = ", ".join(
-            f"{c.rpartition('.')[2]} = {v}" for c, v in zip(coords, key, strict=True)
-        )
-        out.append((label, mask))
-    return out
+    return view.groups()
 
 
 def draw_hypnogram(ax, t, stage, t_unit: float = 1.0):

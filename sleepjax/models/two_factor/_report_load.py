@@ -16,20 +16,7 @@ from ._observables import MARGIN_QS, QS
 def groups(view: StoreView, skip: tuple[str, ...]):
     """(label, mask) per combination of swept coordinates other than `skip`
     and the seed (one group labelled "" when there are none)."""
-    coords = [c for c in view.store.coord_names if c != "seed" and c not in skip]
-    n = view.store.n_networks
-    if not coords:
-        return [("", np.ones(n, bool))]
-    cols = [np.asarray(view.store.read(c)).astype(str) for c in coords]
-    keys = list(zip(*cols, strict=True))
-    out = []
-    for key in dict.fromkeys(keys):
-        mask = np.array([k == key for k in keys])
-        label = ", ".join(
-            f"{c.rpartition('.')[2]} = {v}" for c, v in zip(coords, key, strict=True)
-        )
-        out.append((label, mask))
-    return out
+    return view.groups(skip)
 
 
 def num(view: StoreView, name: str) -> np.ndarray:
