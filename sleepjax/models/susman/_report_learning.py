@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import Patch
 
 from ...plot import TIME, StoreView, spread
 from ..hopfield._report_load import other_groups, wilson
@@ -46,7 +47,7 @@ def learning_report(view: StoreView):
     formed, kept = formed_kept(view)
     groups = [(g or "all seeds", m & ok) for g, m in other_groups(view, ())]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    rows = []
+    rows, handles = [], []
     for j, (label, sel) in enumerate(groups):
         color = f"C{j}"
         for ax, y in zip(axes[:2], (im, ov), strict=True):
@@ -64,7 +65,7 @@ def learning_report(view: StoreView):
             x = k + (j - (len(groups) - 1) / 2) * 0.3
             axes[2].bar(x, f, width=0.28, color=color, alpha=0.8 if k else 0.45)
             axes[2].errorbar(x, f, yerr=[[f - lo], [hi - f]], color="k", capsize=3)
-        axes[2].bar([], [], color=color, label=label)
+        handles.append(Patch(color=color, label=label))
         rows.append(
             {
                 "group": label,
@@ -94,7 +95,7 @@ def learning_report(view: StoreView):
     axes[2].set_title(
         f"pair: |Im λ| > {IM_MIN:g} and overlap > {OVERLAP:g}", fontsize=9
     )
-    axes[2].legend(fontsize=7)
+    axes[2].legend(handles=handles, fontsize=7)
     summary = "; ".join(f"{r['group']}: kept {r['kept it to the end']}" for r in rows)
     fig.suptitle(
         f"Learning ({view.setting('model', 'rule').replace('_', ' ')}): an "
