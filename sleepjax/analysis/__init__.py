@@ -32,6 +32,7 @@ from ._probe import standardise as standardise
 from ._robustness import crossing as crossing
 from ._robustness import neural_noise_recall as neural_noise_recall
 from ._robustness import synaptic_noise_recall as synaptic_noise_recall
+from ._sequence import sequence_recall as sequence_recall
 from ._spectrum import MemoryEigen as MemoryEigen
 from ._spectrum import WeightStatistics as WeightStatistics
 from ._spectrum import eigenplane as eigenplane

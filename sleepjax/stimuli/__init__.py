@@ -11,6 +11,7 @@ from .._schedule import window as window
 from ._events import AbstractEvent as AbstractEvent
 from ._events import AddWeights as AddWeights
 from ._events import memory_matrix as memory_matrix
+from ._sequence import SequenceInput as SequenceInput
 from ._stimulus import AbstractStimulus as AbstractStimulus
 from ._stimulus import OUPlaneStimulus as OUPlaneStimulus
 from ._stimulus import Pulse as Pulse

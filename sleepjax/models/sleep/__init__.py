@@ -14,6 +14,7 @@ alone is an identifier of generic code, `time.sleep`). A guide: docs/sleep.md.
 """
 
 from ..._spec import ModelSpec, Protocol, Report
+from ._forgetting import forgetting as forgetting
 from ._observables import SleepObservables as SleepObservables
 from ._options import SleepOptions as SleepOptions
 from ._options import SleepParams as SleepParams
@@ -21,9 +22,13 @@ from ._protocols import night as night
 from ._protocols import orthonormal_planes as orthonormal_planes
 from ._protocols import shy as shy
 from ._report import REPORTS
+from ._report_forgetting import forgetting_notes, forgetting_report
 from ._transfer import TransferObservables as TransferObservables
 from ._transfer import transfer as transfer
 
+_FORGETTING_NUMERIC = frozenset(
+    {"overlap", "drive", "n3_stdp", "n3_noise", "wake_noise", "depression"}
+)
 _NIGHT_NUMERIC = frozenset(
     {
         "fragmentation",
@@ -51,11 +56,13 @@ SPEC = ModelSpec(
     protocols={
         "night": Protocol(night, numeric=_NIGHT_NUMERIC),
         "shy": Protocol(shy, numeric=frozenset({"delta", "spare", "drive"})),
+        "forgetting": Protocol(forgetting, numeric=_FORGETTING_NUMERIC),
         "transfer": Protocol(
             transfer,
             uses_params=False,
             numeric=frozenset({"snr", "student_eta", "retrieval_beta"}),
         ),
     },
-    reports={k: Report(*v) for k, v in REPORTS.items()},
+    reports={k: Report(*v) for k, v in REPORTS.items()}
+    | {"forgetting": Report(forgetting_report, forgetting_notes)},
 )
