@@ -48,4 +48,6 @@ def sequence_recall(
     )
     c_other = jnp.max(jnp.where(cued | target, -jnp.inf, cos), axis=-1)
     margin = c_target - c_other
-    return jnp.mean(margin > 0, axis=-1), jnp.mean(margin, axis=-1)
+    return jnp.mean((margin > 0).astype(margin.dtype), axis=-1), jnp.mean(
+        margin, axis=-1
+    )
