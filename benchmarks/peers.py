@@ -322,7 +322,7 @@ def main(argv=None) -> int:
         f"sleepjax vs peers: {meta['date']}, N = {N}, float32, dt = {pc.DT}, "
         f"{meta['cpus']} CPUs, load {meta['loadavg_start']}"
     )
-    log("starting peers (Brian2, BrainPy, torchsde in their own venvs):")
+    log("starting peers (Brian2, BrainPy, brainstate, torchsde in their own venvs):")
     # Quick mode leaves out Brian2's OpenMP build (a second C++ build per B,
     # and slower than the single-threaded one on this loaded machine).
     default = [p for p in PEERS if not (args.quick and p.endswith("_omp"))]
