@@ -411,7 +411,8 @@ def test_hopf_onset_matches_normal_form():
 
 def test_cue_outcomes():
     """Sustained cycle, damped spiral and a decay without rotation, built
-    from the plane's linear dynamics (γ − 1) ± iρ with ρ = 1."""
+    from the plane's linear dynamics (γ − 1) ± iρ with ρ = 1; and a plane
+    that oscillated before the cue (ongoing activity)."""
     from sleepjax.models.susman._report_life import cue_outcomes
 
     t = np.arange(0.0, 40.0, 0.1)
@@ -421,7 +422,15 @@ def test_cue_outcomes():
     rho = np.array([1.0, 1.0, 0.0])[:, None]
     pu = np.exp(-decay * s) * np.cos(rho * s) * (t > t_on)
     pv = np.exp(-decay * s) * np.sin(rho * s) * (t > t_on)
+    # a fourth network already oscillating before the cue
+    pu = np.vstack([pu, np.cos(t)])
+    pv = np.vstack([pv, np.sin(t)])
     out, keep, turns = cue_outcomes(t, pu, pv, t_on, dur, window)
-    assert out.tolist() == ["sustained", "damped rotation", "no rotation"]
+    assert out.tolist() == [
+        "sustained",
+        "damped rotation",
+        "no rotation",
+        "ongoing activity",
+    ]
     np.testing.assert_allclose(turns[:2], 28.0 / (2 * np.pi), rtol=0.01)
     assert keep[0] == pytest.approx(1.0) and keep[1] < 1e-3

@@ -265,6 +265,8 @@ def life_cycle_notes(view: StoreView) -> str:
         "the cue: per network, sustained (the radius in the plane over the last "
         "quarter of the cue window keeps >= half its value when the cue ends, "
         "and the phase turns >= once), damped rotation (otherwise, phase "
-        ">= a quarter turn) or no rotation; radius kept and turns: median "
+        ">= a quarter turn) or no rotation; ongoing activity when the plane "
+        "already fluctuated before the cue by >= 0.2 x the radius at the "
+        "cue's end (a spontaneously active network); radius kept and turns: median "
         "(min-max) of those two measures."
     )

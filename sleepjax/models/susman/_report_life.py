@@ -11,7 +11,10 @@ import numpy as np
 #: this fraction of its value when the cue ends, and the phase turns at
 #: least `MIN_TURNS` times
 KEEP, MIN_TURNS = 0.5, 1.0
-OUTCOMES = ("sustained", "damped rotation", "no rotation")
+#: ongoing activity: before the cue the plane already fluctuates by at least
+#: this fraction of the radius at the cue's end
+ONGOING = 0.2
+OUTCOMES = ("sustained", "damped rotation", "no rotation", "ongoing activity")
 
 
 def cue_outcomes(t, pu, pv, t_on: float, duration: float, window: float):
@@ -24,7 +27,11 @@ def cue_outcomes(t, pu, pv, t_on: float, duration: float, window: float):
     - turns = |unwrapped phase change| / 2π over the window;
     - `"sustained"`: r_end ≥ `KEEP`·r₀ and turns ≥ `MIN_TURNS`;
       `"damped rotation"`: otherwise, if the phase advanced by ≥ a quarter
-      turn (u rotated into v); `"no rotation"`: the rest.
+      turn (u rotated into v); `"no rotation"`: the rest;
+    - but `"ongoing activity"` when, over the `window` before the cue, the
+      plane's coordinates already fluctuate (root-mean-square distance from
+      their mean) by ≥ `ONGOING`·r₀: a spontaneously active network, where
+      what follows the cue cannot be told apart from what precedes it.
 
     Returns (outcome strings, r_end / r₀, turns); outcome "" where fewer than
     8 saves fall in the window (save finer around the cues)."""
@@ -41,11 +48,16 @@ def cue_outcomes(t, pu, pv, t_on: float, duration: float, window: float):
     keep = r[:, last].mean(axis=1) / np.maximum(r[:, 0], 1e-12)
     phase = np.unwrap(np.arctan2(dv, du), axis=1)
     turns = np.abs(phase[:, -1] - phase[:, 0]) / (2 * np.pi)
+    before = (t >= t_on - window) & (t < t_on)
+    bu = pu[:, before] - pu[:, before].mean(axis=1, keepdims=True)
+    bv = pv[:, before] - pv[:, before].mean(axis=1, keepdims=True)
+    fluct = np.sqrt(np.mean(bu**2 + bv**2, axis=1))
     out = np.where(
         (keep >= KEEP) & (turns >= MIN_TURNS),
         OUTCOMES[0],
         np.where(turns >= 0.25, OUTCOMES[1], OUTCOMES[2]),
     ).astype(object)
+    out = np.where(fluct >= ONGOING * r[:, 0], OUTCOMES[3], out).astype(object)
     return out, keep, turns
 
 
