@@ -157,7 +157,7 @@ def test_run_plastic_examples_shrunk(tmp_path, capsys, name):
     assert (out / "figure.png").stat().st_size > 10_000
     summary = (out / "summary.txt").read_text()
     assert summary.split("\n\n")[0] in text
-    key = "formed and kept" if name == "learning" else "novel"
+    key = "kept it to the end" if name == "learning" else "novel"
     assert key in summary
 
 
