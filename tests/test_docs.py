@@ -64,6 +64,7 @@ def run_page(snippets: list[str], where: Path, name: str, monkeypatch) -> dict:
     return ns
 
 
+@pytest.mark.slow  # a sweep and a fit, as the tutorial runs them (~70 s)
 def test_tutorial_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     text = (ROOT / "docs" / "tutorial.md").read_text()

@@ -49,12 +49,12 @@ def full_grads(setup):
 
 
 # each switch setting is its own compiled program (~30 s on 2 cores): CI runs
-# all on and REM off; the other two run under slow
+# all phases on; the three switches off run under slow
 @pytest.mark.parametrize(
     "flags",
     [
         FULL,
-        dict(FULL, rem=False),
+        pytest.param(dict(FULL, rem=False), marks=pytest.mark.slow),
         pytest.param(dict(FULL, nrem=False), marks=pytest.mark.slow),
         pytest.param(dict(FULL, wake=False), marks=pytest.mark.slow),
     ],
@@ -77,6 +77,7 @@ def test_switches_on_the_gradient_pytree(setup, full_grads, flags):
     assert _norm(we.convs) > 0  # the latent regulariser always reaches the encoder
 
 
+@pytest.mark.slow  # a second compiled gradient (~25 s on 2 cores)
 def test_rem_gradient_of_the_generator_is_reversed(setup, full_grads):
     x, params = setup
     obj = DreamingObjective(**FULL)
