@@ -1,24 +1,22 @@
 """Gradient-based fitting of model parameters (`sleepjax.fit`).
 
 Any model works: `build(params) -> Experiment` fixes everything but the
-parameters. With the Susman model:
+parameters (options, protocol settings, key), for example a registered
+model's protocol builder with its options bound:
 
 ```python
-import optax, jax.random as jr
+import optax
 from sleepjax import fit as sf
-from sleepjax.models import susman
 
-opts = susman.SusmanOptions(n=32, stdp="asymmetric", rule="rate_control")
-build = lambda p: susman.learning(opts, p, jr.key(0), window=(50., 150.), t_end=400.)
+build = lambda p: protocol(options, p, key)      # any Experiment builder
 data = sf.simulate_data(build, true_params, key=1)
-res = sf.fit(build, start_params, data, ["a_P", "a_D", "tau_P", "tau_D"],
-             sf.Trajectory(("memory", "weights", "coords")),
-             constraints={"tau_P": "positive", "tau_D": "positive"},
+res = sf.fit(build, start_params, data, ["a_P", "tau_P"],
+             sf.Trajectory(("memory",)), constraints={"tau_P": "positive"},
              optimizer=optax.adam(0.05), steps=200, restarts=4, spread=0.2)
 print(res.summary())
 ```
 
-See docs/fit.md.
+A worked example with a real model is in docs/fit.md.
 """
 
 from ._data import FitData as FitData
