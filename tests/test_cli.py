@@ -1,6 +1,6 @@
 """End-to-end CLI tests: demo at a tiny size, run on an example, bad input."""
 
-import json
+import sys
 import tomllib
 from pathlib import Path
 
@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 
 from sleepjax.cli import main
+
+sys.path.insert(0, str(Path(__file__).parent))
+from refusal import dump_toml  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,28 +68,6 @@ def test_demo_tiny(tmp_path, capsys):
     assert np.median(mem[imag][:, after]) > 2.0  # 5(uvᵀ−vuᵀ) gives |Im λ| ≈ 5
 
 
-def _toml_value(v) -> str:
-    if isinstance(v, bool):
-        return str(v).lower()
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        items = ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items())
-        return "{ " + items + " }"
-    return repr(v)
-
-
-def _dump_toml(raw: dict) -> str:
-    """Enough TOML for our configs: sections of scalars, lists, inline tables."""
-    lines = []
-    for section, table in raw.items():
-        lines.append(f"[{section}]")
-        lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
-    return "\n".join(lines) + "\n"
-
-
 def _example(name: str, **sections) -> dict:
     """An example config with some settings replaced (to shrink it)."""
     raw = tomllib.loads((ROOT / "examples" / f"{name}.toml").read_text())
@@ -118,7 +99,7 @@ def test_run_limit_cycle_example(tmp_path, capsys):
         protocol={"t_end": 60.0, "n_planes": 1},
         sweep={"grid": {"protocol.gamma": [0.9, 1.5], "protocol.rho": [1.0]}},
     )
-    cfg = _write(tmp_path, _dump_toml(raw))
+    cfg = _write(tmp_path, dump_toml(raw))
     out = tmp_path / "lc"
     assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
     text = capsys.readouterr().out
@@ -150,7 +131,7 @@ SHRUNK = {
 def test_run_plastic_examples_shrunk(tmp_path, capsys, name):
     """The learning and life-cycle examples at a tiny size and horizon: they
     run, draw their figure and write their summary (no science checked here)."""
-    cfg = _write(tmp_path, _dump_toml(_example(name, **SHRUNK[name])))
+    cfg = _write(tmp_path, dump_toml(_example(name, **SHRUNK[name])))
     out = tmp_path / name
     assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
     text = capsys.readouterr().out

@@ -6,6 +6,9 @@ across seeds), and bad input refused with clear messages."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -14,12 +17,14 @@ import pytest
 
 import sleepjax as sj
 from sleepjax import sleep as sl
-from sleepjax.cli import main
 from sleepjax.config import ConfigError, parse
 from sleepjax.dynamics import RateNetwork
 from sleepjax.models import sleep as sleep_model
 from sleepjax.plasticity import AntisymmetricSTDP, Dissipation, SumRule
 from sleepjax.sweep import validate_sweep
+
+sys.path.insert(0, str(Path(__file__).parent))
+from refusal import assert_refused  # noqa: E402
 
 
 # ------------------------------------------------------------ NumPy lookups
@@ -386,14 +391,6 @@ def test_bad_input_is_refused_with_clear_errors():
 NIGHT = {"model": {"name": "sleep_stages"}, "protocol": {"name": "night"}}
 
 
-def _toml(raw) -> str:
-    out = []
-    for sec, vals in raw.items():
-        out.append(f"[{sec}]")
-        out += [f"{k} = {v!r}".replace("'", '"') for k, v in vals.items()]
-    return "\n".join(out) + "\n"
-
-
 @pytest.mark.parametrize(
     "section, key, value, match",
     [
@@ -412,14 +409,7 @@ def test_bad_config_is_refused_and_the_cli_writes_nothing(
 ):
     raw = {s: dict(v) for s, v in NIGHT.items()}
     raw[section][key] = value
-    with pytest.raises(ConfigError, match=match):
-        validate_sweep(parse(raw))
-    cfg = tmp_path / "cfg.toml"
-    cfg.write_text(_toml(raw))
-    out = tmp_path / "out"
-    assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 2
-    assert pytest.importorskip("re").search(match, capsys.readouterr().err)
-    assert not out.exists()
+    assert_refused(raw, match, tmp_path, capsys)
 
 
 def test_unused_parameter_is_refused():

@@ -4,6 +4,7 @@ bad input, and (slow) the protocol's measured effects."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import jax
@@ -13,12 +14,14 @@ import numpy as np
 import pytest
 
 from sleepjax.analysis import sequence_recall
-from sleepjax.cli import main
-from sleepjax.config import ConfigError, load, parse
+from sleepjax.config import load
 from sleepjax.models.sleep import SleepOptions, SleepParams, forgetting
 from sleepjax.models.sleep._forgetting import layout, overlapping_sequences
 from sleepjax.stimuli import SequenceInput
 from sleepjax.sweep import validate_sweep
+
+sys.path.insert(0, str(Path(__file__).parent))
+from refusal import assert_refused  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 recall_jit = jax.jit(sequence_recall)  # one compilation instead of eager ops
@@ -112,15 +115,6 @@ BASE = {
 }
 
 
-def _toml(raw) -> str:
-    out = []
-    for sec, vals in raw.items():
-        out.append(f"[{sec}]")
-        for k, v in vals.items():
-            out.append(f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"')
-    return "\n".join(out) + "\n"
-
-
 @pytest.mark.parametrize(
     "key, value, match",
     [
@@ -135,14 +129,7 @@ def test_bad_config_is_refused_and_the_cli_writes_nothing(
 ):
     raw = {s: dict(v) for s, v in BASE.items()}
     raw["protocol"][key] = value
-    with pytest.raises(ConfigError, match=match):
-        validate_sweep(parse(raw))
-    cfg = tmp_path / "cfg.toml"
-    cfg.write_text(_toml(raw))
-    out = tmp_path / "out"
-    assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 2
-    assert pytest.importorskip("re").search(match, capsys.readouterr().err)
-    assert not out.exists()
+    assert_refused(raw, match, tmp_path, capsys)
 
 
 def test_example_is_valid():
