@@ -109,13 +109,13 @@ def recall_report(view):
     ok = view.ok
     t = view.time
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
-    for name, c in (
-        ("cue_correct", "C0"),
-        ("noise_at_pattern", "C1"),
-        ("cue_cosine", "C2"),
+    for name, c, label in (
+        ("cue_correct", "C0", "half-occluded cues that land on their own image"),
+        ("noise_at_pattern", "C1", "noise queries that land on a stored image"),
+        ("cue_cosine", "C2", "cosine of a cue's retrieval with its image"),
     ):
         a1.plot(
-            t, np.median(view.var(name)[ok], axis=0), "o-", ms=3, color=c, label=name
+            t, np.median(view.var(name)[ok], axis=0), "o-", ms=3, color=c, label=label
         )
     a1.set(
         xlabel="retrieval iteration (model-B Euler steps)", ylabel="fraction / cosine"
@@ -126,9 +126,18 @@ def recall_report(view):
     _grid(
         a2,
         view.var("recall_grid")[first, -1],
-        ["stored", "½ occluded cue →", "noise →"],
+        ["stored", "cue", "noise"],
     )
-    a2.set_title("after the last iteration", fontsize=9)
+    a2.set_title(
+        "after the last iteration: a stored image,\nthe retrieval from its "
+        "½-occluded cue, a retrieval from noise",
+        fontsize=8,
+    )
+    fig.suptitle(
+        "Hippocampus (modern Hopfield network): one-shot storage, retrieval from "
+        "partial cues and from noise (median over networks)",
+        fontsize=10,
+    )
     fig.tight_layout()
     rows = [
         {
