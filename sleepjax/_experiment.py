@@ -90,31 +90,56 @@ class Experiment(eqx.Module):
         solver: diffrax.AbstractSolver | None = None,
         adjoint: diffrax.AbstractAdjoint | None = None,
         brownian=None,
+        snapshots: tuple | None = None,
     ) -> Simulation:
         """Simulate; `ys` is the dict of observables at `save_ts`.
 
         `solver`, `adjoint` and `brownian` apply to continuous models; a
         discrete model takes none of them (the default Euler solver is
-        accepted and ignored)."""
+        accepted and ignored). `snapshots=(times, fn)` also saves
+        `fn(t, state, model)` (e.g. a selection of state leaves) at `times`,
+        a second save grid inside `[t0, t1]` (on the step grid for a discrete
+        model), into the result's `snapshots`."""
+        if snapshots is not None:
+            snap_ts, snap_fn = snapshots
+            snap_ts = np.asarray(snap_ts, dtype=float).ravel()
+            if snap_ts.size == 0 or np.any(np.diff(snap_ts) < 0):
+                raise ValueError("snapshot times must be a non-empty increasing list.")
+            if snap_ts[0] < self.t0 or snap_ts[-1] > self.t1:
+                raise ValueError(
+                    f"snapshot times must lie inside the run [{self.t0:g}, "
+                    f"{self.t1:g}], got {snap_ts[0]:g} .. {snap_ts[-1]:g}."
+                )
         if self.discrete:
             if isinstance(solver, MultirateEuler) or brownian is not None:
                 raise ValueError(
                     "this experiment's model is discrete-time: it takes no "
                     "MultirateEuler solver or Brownian path."
                 )
-            return iterate(
+            save_ts, fn = np.asarray(self.save_ts), self.observe
+            if snapshots is not None:
+                save_ts, fn = (save_ts, snap_ts), (fn, snap_fn)
+            sim = iterate(
                 self.model,
                 self.state0,
                 t0=self.t0,
                 t1=self.t1,
                 dt=self.dt,
                 key=key,
-                save_ts=np.asarray(self.save_ts),
-                fn=self.observe,
+                save_ts=save_ts,
+                fn=fn,
                 events=self.events,
             )
+            return _split_snapshots(sim, snapshots is not None)
         saveat = diffrax.SaveAt(ts=jnp.asarray(self.save_ts), fn=self.observe)
-        return simulate(
+        if snapshots is not None:
+            saveat = diffrax.SaveAt(
+                subs=(
+                    diffrax.SubSaveAt(ts=jnp.asarray(self.save_ts), fn=self.observe),
+                    diffrax.SubSaveAt(ts=jnp.asarray(snap_ts), fn=snap_fn),
+                )
+            )
+        sim = simulate(
             self.model,
             self.state0,
             t0=self.t0,
@@ -127,6 +152,16 @@ class Experiment(eqx.Module):
             events=self.events,
             brownian=brownian,
         )
+        return _split_snapshots(sim, snapshots is not None)
+
+
+def _split_snapshots(sim: Simulation, has: bool) -> Simulation:
+    """A run with two save grids: the observables into `ys`, the second grid's
+    values into `snapshots`."""
+    if not has:
+        return sim
+    (ts, _), (ys, snaps) = sim.ts, sim.ys
+    return Simulation(ts=ts, ys=ys, final=sim.final, status=sim.status, snapshots=snaps)
 
 
 #: the most save times one run may have (a grid this long is 80 MB per network

@@ -16,25 +16,37 @@ from ._system import AbstractMap
 
 
 def _from_saveat(saveat):
-    """(times, fn) from a `diffrax.SaveAt` (made outside `jit`: its times must
-    be concrete)."""
+    """`[(times, fn), ...]` (one per `SubSaveAt`) and whether `saveat.subs`
+    was a sequence, from a `diffrax.SaveAt` made outside `jit` (its times
+    must be concrete)."""
     if not isinstance(saveat, diffrax.SaveAt):
         raise TypeError(f"`saveat` must be a diffrax.SaveAt, got {saveat!r}.")
-    sub = saveat.subs
-    if not isinstance(sub, diffrax.SubSaveAt):
-        raise ValueError("iterate: `saveat` with several `subs` is not supported.")
-    if sub.steps or saveat.dense or sub.t0 or sub.t1:
-        raise ValueError(
-            "iterate saves at given times only: use save_ts=... (or SaveAt(ts=...))."
-        )
-    try:
-        ts = None if sub.ts is None else np.asarray(sub.ts)
-    except jax.errors.TracerArrayConversionError:
-        raise ValueError(
-            "iterate needs concrete save times: pass save_ts=numpy array (a "
-            "SaveAt made inside jit holds traced times)."
-        ) from None
-    return ts, sub.fn
+    if saveat.dense:
+        raise ValueError("iterate saves at given times only: no dense output.")
+    many = not isinstance(saveat.subs, diffrax.SubSaveAt)
+    subs = jtu.tree_leaves(
+        saveat.subs, is_leaf=lambda x: isinstance(x, diffrax.SubSaveAt)
+    )
+    if not subs or not all(isinstance(s, diffrax.SubSaveAt) for s in subs):
+        raise ValueError("iterate: `saveat.subs` must hold SubSaveAt(ts=...)s.")
+    if many and not isinstance(saveat.subs, list | tuple):
+        raise ValueError("iterate: `saveat.subs` must be a SubSaveAt or a tuple.")
+    out = []
+    for sub in subs:
+        if sub.steps or sub.t0 or sub.t1:
+            raise ValueError(
+                "iterate saves at given times only: use save_ts=... (or "
+                "SubSaveAt(ts=...))."
+            )
+        try:
+            ts = None if sub.ts is None else np.asarray(sub.ts)
+        except jax.errors.TracerArrayConversionError:
+            raise ValueError(
+                "iterate needs concrete save times: pass save_ts=numpy array (a "
+                "SaveAt made inside jit holds traced times)."
+            ) from None
+        out.append((ts, sub.fn))
+    return out, many
 
 
 def _save_plan(save_ts, t0: float, t1: float, dt: float, steps: int):
@@ -93,7 +105,11 @@ def iterate(
     - `fn`: `fn(t, state, model)` gives what is saved (a summary); default:
       the whole state.
     - `saveat`: instead of `save_ts` and `fn`, a `diffrax.SaveAt(ts=..., fn=...)`
-      made outside `jit`.
+      made outside `jit`, or a `SaveAt(subs=(SubSaveAt(...), ...))` with
+      several save grids.
+    - Several save grids can also be given as `save_ts=(ts_a, ts_b, ...)`
+      with `fn=(fn_a, fn_b, ...)` (a `None` saves the whole state); `ts` and
+      `ys` are then tuples, one per grid, as diffrax returns them.
     - `events`: jumps applied at given grid times (`sleepjax.stimuli`).
     - `checkpoint`: recompute each step in the backward pass instead of
       storing its intermediates (less memory for gradients through long runs).
@@ -113,19 +129,25 @@ def iterate(
     if saveat is not None:
         if save_ts is not None or fn is not None:
             raise ValueError("iterate: give `saveat` or `save_ts`/`fn`, not both.")
-        save_ts, fn = _from_saveat(saveat)
+        grids, many = _from_saveat(saveat)
+        if not many:
+            (save_ts, fn), grids = grids[0], None
+    elif isinstance(fn, tuple):
+        if not isinstance(save_ts, tuple) or len(save_ts) != len(fn):
+            raise ValueError(
+                "iterate: with a tuple of `fn`s, `save_ts` must be a tuple of "
+                "as many time grids."
+            )
+        grids = list(zip(save_ts, fn, strict=True))
+    else:
+        grids = None
+    if grids is not None:
+        return _iterate_grids(
+            model, state0, t0, t1, dt, steps, key, grids, events, checkpoint
+        )
     idx, save_times = _save_plan(save_ts, t0, t1, dt, steps)
     key = jr.key(0) if key is None else key
-    ev_steps = [int(round((ev.time - t0) / dt)) for ev in events]
-
-    def one_step(y, k):
-        for ev, ke in zip(events, ev_steps, strict=True):
-            y = jax.lax.cond(k == ke, ev.apply, lambda s: s, y)
-        t = t0 + dt * k.astype(jnp.result_type(float))
-        return model.step(t, y, jr.fold_in(key, k))
-
-    if checkpoint:
-        one_step = jax.checkpoint(one_step)
+    one_step, finish = _stepper(model, t0, dt, steps, key, events, checkpoint)
 
     def advance(y, k0, n: int):
         """`n` steps (static) from global step index `k0`."""
@@ -148,7 +170,7 @@ def iterate(
         return y
 
     def save(k, y):
-        t = t0 + dt * k
+        t = t0 + dt * jnp.asarray(k).astype(jnp.result_type(float))
         return y if fn is None else fn(t, y, model)
 
     # before the first save
@@ -174,9 +196,111 @@ def iterate(
     else:
         ys = jtu.tree_map(lambda a: a[None], first)
     # after the last save, then the events at t1
-    y = advance(y, jnp.int32(idx[-1]), steps - int(idx[-1]))
-    for ev, ke in zip(events, ev_steps, strict=True):
-        if ke == steps:
-            y = ev.apply(y)
+    y = finish(advance(y, jnp.int32(idx[-1]), steps - int(idx[-1])))
     ts = jnp.asarray(save_times, dtype=jnp.result_type(float))
     return Simulation(ts=ts, ys=ys, final=y, status=run_status(y))
+
+
+def _stepper(model, t0, dt, steps, key, events, checkpoint):
+    """`one_step(y, k)` (the events at step k, then the map) and `finish(y)`
+    (the events at t1, after the last step)."""
+    ev_steps = [int(round((ev.time - t0) / dt)) for ev in events]
+
+    def one_step(y, k):
+        for ev, ke in zip(events, ev_steps, strict=True):
+            y = jax.lax.cond(k == ke, ev.apply, lambda s: s, y)
+        t = t0 + dt * k.astype(jnp.result_type(float))
+        return model.step(t, y, jr.fold_in(key, k))
+
+    def finish(y):
+        for ev, ke in zip(events, ev_steps, strict=True):
+            if ke == steps:
+                y = ev.apply(y)
+        return y
+
+    return (jax.checkpoint(one_step) if checkpoint else one_step), finish
+
+
+def _iterate_grids(model, state0, t0, t1, dt, steps, key, grids, events, checkpoint):
+    """`iterate` with several save grids (a `SaveAt` whose `subs` is a
+    tuple): each grid's values go into a buffer carried through the scan and
+    written at its own save steps; `ts` and `ys` are tuples, one per grid,
+    as `diffrax.diffeqsolve` returns them."""
+    key = jr.key(0) if key is None else key
+    one_step, finish = _stepper(model, t0, dt, steps, key, events, checkpoint)
+    plans = [_save_plan(ts, t0, t1, dt, steps) for ts, _ in grids]
+    fns = [(lambda t, y, m: y) if fn is None else fn for _, fn in grids]
+    union = np.unique(np.concatenate([idx for idx, _ in plans]))
+    # per union point and grid: whether the grid saves there, and where
+    flags = np.stack([np.isin(union, idx) for idx, _ in plans], axis=1)
+    pos = np.stack(
+        [np.searchsorted(idx, union).clip(0, len(idx) - 1) for idx, _ in plans],
+        axis=1,
+    ).astype(np.int32)
+    ftype = jnp.result_type(float)
+
+    def values(k, y, fn):
+        return fn(t0 + dt * jnp.asarray(k).astype(ftype), y, model)
+
+    def buffer(n, fn):
+        shapes = jax.eval_shape(lambda y: values(0, y, fn), state0)
+        return jtu.tree_map(lambda s: jnp.zeros((n, *s.shape), s.dtype), shapes)
+
+    bufs = tuple(buffer(len(idx), fn) for (idx, _), fn in zip(plans, fns, strict=True))
+
+    def write(bufs, y, k, flag, where):
+        out = []
+        for j, (buf, fn) in enumerate(zip(bufs, fns, strict=True)):
+
+            def put(b, j=j, fn=fn):
+                new = values(k, y, fn)
+                return jtu.tree_map(
+                    lambda a, v: jax.lax.dynamic_update_index_in_dim(
+                        a, v.astype(a.dtype), where[j], 0
+                    ),
+                    b,
+                    new,
+                )
+
+            out.append(jax.lax.cond(flag[j], put, lambda b: b, buf))
+        return tuple(out)
+
+    def advance(y, k0, n):
+        """`n` (traced) steps from `k0`, at most `n_max` (static)."""
+        ks = k0 + jnp.arange(n_max, dtype=jnp.int32)
+
+        def body(c, jk):
+            j, k = jk
+            new = one_step(c, k)
+            return jtu.tree_map(lambda a, b: jnp.where(j < n, a, b), new, c), None
+
+        y, _ = jax.lax.scan(body, y, (jnp.arange(n_max), ks))
+        return y
+
+    lengths = np.diff(np.concatenate([[0], union])).astype(np.int32)
+    n_max = int(max(lengths.max(), 1))
+    starts = np.concatenate([[0], union[:-1]]).astype(np.int32)
+
+    def seg(carry, inp):
+        y, bufs = carry
+        k0, n, flag, where = inp
+        y = advance(y, k0, n)
+        return (y, write(bufs, y, k0 + n, flag, where)), None
+
+    (y, bufs), _ = jax.lax.scan(
+        seg,
+        (state0, bufs),
+        (
+            jnp.asarray(starts),
+            jnp.asarray(lengths),
+            jnp.asarray(flags),
+            jnp.asarray(pos),
+        ),
+    )
+    tail = int(steps - union[-1])
+    if tail:
+        ks = jnp.int32(union[-1]) + jnp.arange(tail, dtype=jnp.int32)
+        y, _ = jax.lax.scan(lambda c, k: (one_step(c, k), None), y, ks)
+    y = finish(y)
+    ts = tuple(jnp.asarray(t, dtype=ftype) for _, t in plans)
+    return Simulation(ts=ts, ys=bufs, final=y, status=run_status(y))

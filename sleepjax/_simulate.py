@@ -39,12 +39,15 @@ class Simulation(eqx.Module):
       time (a summary), or whole states if no `fn` was given.
     - `final`: the final state (always kept, to chain protocol phases).
     - `status`: int8 per network: 0 ok, 1 solver failure, 2 non-finite state.
+    - `snapshots`: what `Experiment.run(..., snapshots=(times, fn))` saved at
+      its snapshot times (`None` otherwise).
     """
 
     ts: PyTree[Array]
     ys: PyTree[Array]
     final: PyTree[Array]
     status: Int[Array, ""]
+    snapshots: PyTree[Array] | None = None
 
 
 def check_events(events, t0, t1, dt, note=""):

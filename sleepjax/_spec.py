@@ -126,6 +126,11 @@ class AbstractObservables(eqx.Module):
       usable wherever a loss takes names; `default_fit`: the names a fit reads
       when none are given; `headline`: the names a sweep's summary table shows
       first; `time_units`: the unit of the save times.
+    - For the state saved with `[run] snapshot_times` / `save_final`:
+      `state_dims` (`{leaf: dimension names}`) and `state_units` (`{leaf:
+      (long_name, units, description)}`); `eigenvalue_marks` (`{label:
+      (real part, imaginary part)}`: observables that are eigenvalues of a
+      saved matrix, marked on `sleepjax plot --kind spectrum`).
     """
 
     families: ClassVar[Mapping[str, tuple[str, ...]]] = {}
@@ -133,6 +138,9 @@ class AbstractObservables(eqx.Module):
     headline: ClassVar[tuple[str, ...]] = ()
     time_units: ClassVar[str] = ""
     units: ClassVar[Mapping[str, tuple[str, str, str]]] = {}
+    state_dims: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    state_units: ClassVar[Mapping[str, tuple[str, str, str]]] = {}
+    eigenvalue_marks: ClassVar[Mapping[str, tuple[str, str]]] = {}
 
     @abc.abstractmethod
     def __call__(self, t, y, model) -> dict[str, jax.Array]:

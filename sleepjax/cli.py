@@ -225,6 +225,23 @@ def add_plot_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("results", help="output folder of `sleepjax run` (or its .zarr)")
     p.add_argument(
+        "--kind",
+        choices=("sweep", "spectrum", "raster"),
+        default="sweep",
+        help="sweep (default): an observable against swept parameters; "
+        "spectrum: eigenvalues of a saved matrix (e.g. --var snapshot_W) in the "
+        "complex plane at --time (a list: one panel each; 'all'), marking the "
+        "model's eigenvalue observables; raster: one network's (--network) "
+        "activity over time (e.g. --var snapshot_neurons): neurons × time as a "
+        "heatmap, or spikes as dots. Save states with [run] snapshot_times",
+    )
+    p.add_argument(
+        "--network",
+        type=int,
+        default=0,
+        help="--kind raster: the network's index in the store (default 0)",
+    )
+    p.add_argument(
         "--list",
         action="store_true",
         help="list the store's observables (with their meaning and unit) and "
@@ -238,7 +255,10 @@ def add_plot_parser(sub) -> argparse.ArgumentParser:
         "--var", help="observable (a data variable of the store; see --list)"
     )
     p.add_argument(
-        "--time", default="last", help="a time (nearest save time) or 'last'"
+        "--time",
+        default="last",
+        help="a time (nearest save time) or 'last'; --kind spectrum: times "
+        "separated by commas, or 'all'",
     )
     p.add_argument(
         "--isel",
@@ -267,6 +287,29 @@ def plot_main(args: argparse.Namespace) -> int:
 
     if args.list:
         print(describe_variables(args.results))
+        return 0
+    if args.kind != "sweep":
+        from .plot import plot_activity, plot_spectrum
+
+        missing = [f"--{k}" for k in ("var", "out") if getattr(args, k) is None]
+        if missing:
+            raise ValueError(
+                f"sleepjax plot --kind {args.kind} needs {', '.join(missing)} (see "
+                "--list for the saved variables)."
+            )
+        if args.kind == "spectrum":
+            out = plot_spectrum(
+                args.results, var=args.var, out=args.out, time=args.time, sel=args.sel
+            )
+        else:
+            out = plot_activity(
+                args.results,
+                var=args.var,
+                out=args.out,
+                network=args.network,
+                isel=args.isel,
+            )
+        print(f"figure: {out}")
         return 0
     missing = [f"--{k}" for k in ("x", "var", "out") if getattr(args, k) is None]
     if missing:

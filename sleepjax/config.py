@@ -8,7 +8,8 @@ A configuration has these sections (see `examples/*.toml`):
 - `[protocol]`: `name` (one of the model's protocols) plus that protocol's
   keyword settings.
 - `[run]`: seeds, seed, solver ("euler" | "multirate"), substeps, prng,
-  chunk_size, memory_budget_mb, float64.
+  chunk_size, memory_budget_mb, float64, initial_state (`sleepjax._initial`),
+  snapshot_times, snapshot_leaves, save_final (`sleepjax._snapshots`).
 - `[sweep]`: parameters to sweep (see `sleepjax.sweep`).
 - `[fit]`: fitting settings (see `sleepjax.fit`).
 
@@ -53,6 +54,10 @@ class RunSettings:
     float64: bool = False
     # leaves of the initial state read from files (sleepjax._initial)
     initial_state: Any = None
+    # the state saved next to the observables (sleepjax._snapshots)
+    snapshot_times: Any = None
+    snapshot_leaves: tuple = ()
+    save_final: bool = False
 
     def __post_init__(self):
         if not isinstance(self.seeds, int) or self.seeds < 1:
@@ -85,6 +90,9 @@ class RunSettings:
             raise ConfigError(
                 f"[run] memory_budget_mb must be > 0, got {self.memory_budget_mb!r}."
             )
+        from ._snapshots import check_settings
+
+        check_settings(self.snapshot_times, self.snapshot_leaves, self.save_final)
 
     def solver_object(self):
         import diffrax
@@ -160,7 +168,26 @@ class RunConfig:
                     f"[{exp.t0:g}, {exp.t1:g}]: it would never take effect."
                 )
         self._check_size(exp)
+        self._check_state_outputs(exp)
         return exp
+
+    def _check_state_outputs(self, exp) -> None:
+        """Snapshot times and leaves fit this run; their size fits the budget."""
+        from ._snapshots import StateOutputs
+
+        outs = StateOutputs.of(self.run, exp)
+        if outs is None:
+            return
+        budget = self.run.memory_budget_mb * 2**20
+        if outs.nbytes() > budget / 4:
+            raise ConfigError(
+                f"saving {', '.join(outs.leaves)} at {len(outs.times or ())} "
+                f"snapshot time(s){' and at the end' if outs.final else ''} needs "
+                f"{outs.nbytes() / 2**20:.4g} MiB per network, more than a quarter "
+                f"of the memory budget [run] memory_budget_mb = "
+                f"{self.run.memory_budget_mb:g} MiB; take fewer snapshots "
+                "([run] snapshot_times) or fewer leaves ([run] snapshot_leaves)."
+            )
 
     def _keys_of_times(self) -> str:
         """The config keys that set the step and the horizon (for messages)."""

@@ -2,6 +2,8 @@
 plotting helpers (models' reports use them)."""
 
 from ._fit import plot_fit as plot_fit
+from ._state import plot_activity as plot_activity
+from ._state import plot_spectrum as plot_spectrum
 from ._sweep import describe_variables as describe_variables
 from ._sweep import open_results as open_results
 from ._sweep import plot_results as plot_results

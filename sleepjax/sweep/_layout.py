@@ -438,10 +438,12 @@ class _Spec:
         """Write the empty store. `extra`: more group attributes (not part of
         the hashes), e.g. `time_attrs` for the time coordinate and the run's
         `resolved` configuration; `index_dims`: extra dimensions that get an
-        index coordinate 0, 1, ... ."""
+        index coordinate 0, 1, ... ; `dim_coords`: `{dim: (values, attrs)}`,
+        extra dimensions with a coordinate of given values (snapshot times)."""
         extra = dict(extra or {})
         time_attrs = dict(extra.pop("time_attrs", None) or {})
         index_dims = list(extra.pop("index_dims", None) or ())
+        dim_coords = dict(extra.pop("dim_coords", None) or {})
         n, cs = self.n_networks, self.chunk_size
         names = " ".join(self.coords)
         attrs = {
@@ -496,7 +498,19 @@ class _Spec:
             for d, size in zip(spec.dims, spec.shape, strict=True):
                 if d != _TIME:
                     dim_sizes[d] = size
+        for d, (values, d_attrs) in dim_coords.items():
+            values = np.asarray(values)
+            if dim_sizes.get(d) != values.shape[0]:
+                raise ValueError(
+                    f"coordinate {d!r} has {values.shape[0]} values, but the "
+                    f"dimension has {dim_sizes.get(d)}"
+                )
+            arr = make(d, values.shape, [d], values.dtype, 0, chunks=values.shape)
+            arr.attrs.update(dict(d_attrs))
+            arr[:] = values
         for d, size in dim_sizes.items():
+            if d in dim_coords:
+                continue
             if d in index_dims and d not in self.variables and d not in self.coords:
                 make(d, (size,), [d], "int64", 0, chunks=(size,))[:] = np.arange(size)
         var_attrs = {"coordinates": names} if names else {}

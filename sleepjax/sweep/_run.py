@@ -28,6 +28,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from .._snapshots import SNAPSHOT_TIME
 from ..config import ConfigError, RunConfig
 from ._output import LOCK, OutputLock, check_folder
 from ._plan import SweepPlan, validate_sweep
@@ -222,14 +223,18 @@ def _execute(plan: SweepPlan, out, lock, *, overwrite, quiet, devices) -> SweepR
     shapes, save_ts = None, None
     applies = {}
     for g in plan.groups:
-        ys, ts, observe = runner.shapes(g)
+        ys, ts, observe, state_outs = runner.shapes(g)
+        state_vars = {} if state_outs is None else state_outs.variables(observe)
+        ys = {k: v for k, v in ys.items() if k not in state_vars}
         applies[g.index] = {
             k: bool(observe.applies(k)) if hasattr(observe, "applies") else True
             for k in ys
         }
         sig = {k: (v.shape, str(v.dtype)) for k, v in ys.items()}
+        sig["state"] = (state_outs, sorted(state_vars))
         if shapes is None:
             shapes, save_ts, first, observe0 = ys, ts, (g, sig), observe
+            state0_outs, state0_vars = state_outs, state_vars
         elif sig != first[1] or not np.array_equal(ts, save_ts):
             raise ConfigError(
                 f"[sweep] the networks with {g.label()} save different outputs or "
@@ -247,6 +252,17 @@ def _execute(plan: SweepPlan, out, lock, *, overwrite, quiet, devices) -> SweepR
         )
         for name, s in shapes.items()
     }
+    observables = tuple(variables)
+    for name, (vdims, attrs) in state0_vars.items():
+        leaf = state0_outs.shapes[state0_outs.leaf_of(name)]
+        n_snap = len(state0_outs.times or ())
+        shape = (n_snap, *leaf[0]) if vdims[:1] == (SNAPSHOT_TIME,) else leaf[0]
+        if name in variables:
+            raise ConfigError(
+                f"[run] the saved state variable {name!r} has the name of an "
+                "observable; save other leaves."
+            )
+        variables[name] = VariableSpec(vdims, tuple(shape), np.dtype(leaf[1]), attrs)
     coords = plan.coords()
     bytes_per_net = sum(
         int(np.prod(v.shape)) * v.dtype.itemsize for v in variables.values()
@@ -291,7 +307,23 @@ def _execute(plan: SweepPlan, out, lock, *, overwrite, quiet, devices) -> SweepR
                     "units": str(getattr(observe0, "time_units", "")),
                 },
                 "resolved": resolved_config(plan),
+                "eigenvalue_marks": {
+                    k: list(v)
+                    for k, v in dict(getattr(observe0, "eigenvalue_marks", {})).items()
+                    if set(v) <= set(variables)
+                },
                 "index_dims": sorted({d for v in variables.values() for d in v.dims}),
+                "dim_coords": {}
+                if state0_outs is None or state0_outs.times is None
+                else {
+                    SNAPSHOT_TIME: (
+                        np.asarray(state0_outs.times),
+                        {
+                            "long_name": "snapshot time",
+                            "units": str(getattr(observe0, "time_units", "")),
+                        },
+                    )
+                },
             },
         )
         if pc > 1 and pi != 0:
@@ -396,12 +428,12 @@ def _execute(plan: SweepPlan, out, lock, *, overwrite, quiet, devices) -> SweepR
             return SweepResult(plan, path, store.read("status"), save_ts, {}, None, 0)
         _wait_all_done(store)
         status = store.read("status")
-        names = summary_variables(variables, headline)
+        names = summary_variables(observables, headline)
         finals = {k: final_values(store.read(k)) for k in names}
     else:
         status = memory_status
         finals = {
-            k: final_values(memory[k]) for k in summary_variables(variables, headline)
+            k: final_values(memory[k]) for k in summary_variables(observables, headline)
         }
     summary = summarize(plan, status, finals, float(save_ts[-1]), applies)
     summary["devices"] = _device_text(devices)

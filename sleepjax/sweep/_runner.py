@@ -19,6 +19,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from .._simulate import NONFINITE, OK
+from .._snapshots import StateOutputs
 from ..config import ConfigError
 from ._plan import Group, SweepPlan
 
@@ -144,12 +145,19 @@ class _Runner:
     def _one(self, group: Group):
         root, solver = self.root, self.solver
 
+        run = self.run
+
         def one(numeric: dict, index):
             key = jr.fold_in(root, index)
             k_init, k_noise = jr.split(key)
             exp = group.experiment(numeric, k_init)
-            sim = exp.run(k_noise, solver=solver)
-            return _finish(sim.ys, sim.status)
+            outs = StateOutputs.of(run, exp)
+            snaps = None if outs is None else outs.snapshots
+            sim = exp.run(k_noise, solver=solver, snapshots=snaps)
+            ys, status = _finish(sim.ys, sim.status)
+            if outs is not None:  # the state as it was (status tells failures)
+                ys = {**ys, **outs.values(sim)}
+            return ys, status
 
         return one
 
@@ -163,7 +171,8 @@ class _Runner:
         return numeric, jax.ShapeDtypeStruct((size,), np.uint32, sharding=sh)
 
     def shapes(self, group: Group):
-        """Output shapes of one network and its save times (tracing only)."""
+        """Output shapes of one network, its save times, its observables and
+        what it saves of its state (`StateOutputs` or None) (tracing only)."""
         one = self._one(group)
         numeric = {p: jax.ShapeDtypeStruct((), self.dtype) for p in self.plan.numeric}
         index = jax.ShapeDtypeStruct((), np.uint32)
@@ -180,7 +189,7 @@ class _Runner:
             raise ConfigError(
                 f"[sweep] the networks with {group.label()} cannot be built: {e}"
             ) from None
-        return ys, save_ts, exp.observe
+        return ys, save_ts, exp.observe, StateOutputs.of(self.run, exp)
 
     def _cache_key(self, group: Group) -> str | None:
         # everything the compiled call depends on (not the chunking or [sweep])
@@ -192,6 +201,7 @@ class _Runner:
             (
                 base,
                 (run.seed, run.prng, run.solver, run.substeps, run.float64),
+                (repr(run.snapshot_times), tuple(run.snapshot_leaves), run.save_final),
                 run.memory_budget_mb,
                 self.plan.numeric,
                 self.plan.batch,

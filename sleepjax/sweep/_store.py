@@ -532,7 +532,7 @@ class ResultStore:
         names = [_NETWORK, _STATUS, *self.coord_names, *self.variables]
         if self.has_time:
             names.append(_TIME)
-        if name not in names:
+        if name not in names and not self._is_dim_coord(name):
             raise ValueError(f"no array {name!r} in this store; it has {names}")
         arr = self._array(name)
         if chunk is None:
@@ -546,9 +546,21 @@ class ResultStore:
             out = np.array(out.tolist(), dtype=str)
         return out
 
+    def _is_dim_coord(self, name: str) -> bool:
+        """Whether `name` is the coordinate of an extra dimension (e.g.
+        `snapshot_time`, `plane`): a 1-D array along itself."""
+        try:
+            arr = self._group[name]
+        except KeyError:
+            return False
+        return tuple(getattr(arr.metadata, "dimension_names", None) or ()) == (name,)
+
     def variable_attrs(self, name: str) -> dict[str, Any]:
-        """The attributes of a data variable (`long_name`, `units`, ...)."""
-        if name not in self.variables:
+        """The attributes of a data variable (`long_name`, `units`, ...) or of
+        a dimension's coordinate (`time`, `snapshot_time`)."""
+        if name not in self.variables and (
+            name == _NETWORK or not self._is_dim_coord(name)
+        ):
             raise ValueError(
                 f"no variable {name!r}; this store has {list(self.variables)}"
             )

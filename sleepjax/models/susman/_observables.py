@@ -169,6 +169,16 @@ class SusmanObservables(AbstractObservables):
         return not (self.real and name in ("mem_im", "plane_rho"))
 
     units: ClassVar = _UNITS
+    state_dims: ClassVar = {"W": ("post", "pre"), "neurons": ("neuron",)}
+    state_units: ClassVar = {
+        "W": (
+            "synaptic weight W",
+            "1/τ",
+            "connectivity: W[i, j] is the weight from neuron j onto neuron i",
+        ),
+        "neurons": ("neuron input x", "1", "input variable x; the rate is tanh(x)"),
+    }
+    eigenvalue_marks: ClassVar = {"memory": ("mem_re", "mem_im")}
 
     def __check_init__(self):
         if self.only is not None:
