@@ -11,7 +11,8 @@ In a configuration:
 
 Leaves are named as for `[run] initial_state` (`W`, `neurons`, `rules[1]`;
 a state that is one array is `state`). Snapshot times must lie on the
-run's step grid, inside `[t0, t1]`; a snapshot at an event's time sees the
+run's step grid (steps of dt, or dt·substeps with `solver = "multirate"`),
+inside `[t0, t1]`; a snapshot at an event's time sees the
 state before the event (as the observables do). The results store gets one
 variable per leaf: `snapshot_<leaf>` with dimensions
 `(network, snapshot_time, ...)` and `final_<leaf>` with `(network, ...)`,
@@ -159,7 +160,11 @@ class StateOutputs:
         leaves = asked or tuple(numeric)
         grid = None
         if times is not None:
-            grid = tuple(snapshot_grid(times, exp.t0, exp.t1, exp.dt).tolist())
+            # the steps the solver takes: dt, or dt·substeps for multirate
+            dt = exp.dt
+            if getattr(run, "solver", "euler") == "multirate":
+                dt = exp.dt * run.substeps
+            grid = tuple(snapshot_grid(times, exp.t0, exp.t1, dt).tolist())
         shapes = {k: (tuple(np.shape(numeric[k])), numeric[k].dtype) for k in leaves}
         return cls(leaves, grid, final, shapes)
 

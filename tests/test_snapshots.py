@@ -224,6 +224,10 @@ def test_raster_for_spikes(tmp_path):
         ({"snapshot_times": [10.0, 99.0]}, r"snapshot_times: 99 lies outside"),
         ({"snapshot_times": [10.05]}, r"not on the run's step grid"),
         ({"snapshot_times": [20.0, 10.0]}, r"must be increasing"),
+        (
+            {"solver": "multirate", "substeps": 10, "snapshot_times": [20.1]},
+            r"not on the run's step grid t0 \+ k·dt \(t0 = 0, dt = 1\)",
+        ),
         ({"snapshot_times": "end"}, r"snapshot_times must be a non-empty list"),
         ({"snapshot_times": {"every": -1.0}}, r"every must be > 0"),
         ({"snapshot_times": {"every": 1.0, "step": 2}}, r"takes start, stop"),
