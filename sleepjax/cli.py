@@ -8,6 +8,7 @@ the parser imports nothing heavy (JAX loads only when a command runs).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -44,9 +45,21 @@ def execute(
         or (hasattr(result, "summary") and not result.summary)
     ):
         return ""
+    store = result.store
+    need = store.n_networks * sum(
+        math.prod(v.shape) * v.dtype.itemsize for v in store.variables.values()
+    )
+    if need > cfg.run.memory_budget_mb * 2**20:  # the report reads everything
+        print(
+            f"\nno figure.png or summary.txt: the report reads all {store.n_networks}"
+            f" networks' results ({need / 2**30:.3g} GiB), more than the memory "
+            f"budget [run] memory_budget_mb = {cfg.run.memory_budget_mb:g} MiB; "
+            f"see {out / 'sweep_summary.txt'} and `sleepjax plot` or xarray."
+        )
+        return ""
     from .plot import report as draw_report
 
-    table = draw_report(result.store, out, cfg.protocol)
+    table = draw_report(store, out, cfg.protocol)
     print(table)
     print(f"\nresults: {out / 'results.zarr'}\nfigure:  {out / 'figure.png'}")
     print(f"wall time: {wall:.1f} s")

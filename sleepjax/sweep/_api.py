@@ -20,7 +20,7 @@ import numpy as np
 from .._errors import ConfigError
 from .._paths import path_getter, set_leaves
 from ..config import RunConfig, RunSettings
-from ._plan import Group, SweepPlan
+from ._index import Axis, Group, SweepPlan
 from ._run import SweepResult, run_plan, sweep_config
 from ._store import _jsonable
 
@@ -84,9 +84,6 @@ def plan_from_build(
     n = rows * seeds
     if n > 2**31 - 1:
         raise ConfigError(f"sweep: {n} networks is more than {2**31 - 1}.")
-    row = np.repeat(np.arange(rows), seeds)
-    seed = np.tile(np.arange(seeds), rows)
-    values = {p: c[row] for p, c in columns.items()}
     paths = tuple(columns)
 
     def make(numeric, key):
@@ -123,11 +120,10 @@ def plan_from_build(
         kinds={p: "zip" for p in paths},
         numeric=paths,
         static=(),
-        values=values,
-        seed=seed.astype(np.int64),
-        group=np.zeros(n, dtype=np.int64),
+        # one zip axis of the table's rows (none without a table), then seeds
+        axes=(Axis("zip", columns),) if columns else (),
         groups=(Group(0, {}, None, make=make),),
-        cell=row.astype(np.int64),
+        group_lookup=np.zeros(1, dtype=np.int64),
     )
 
 
@@ -160,15 +156,16 @@ def sweep(
     quiet: bool = False,
     devices=None,
     name: str | None = None,
+    max_chunks: int | None = None,
 ) -> SweepResult:
     """Run a sweep: every network integrated (vmapped, chunked, sharded over
     `devices`), its observables stored, a per-network status kept.
 
     Two forms:
 
-    - `sweep(config, out, *, overwrite, quiet, devices)`: a validated TOML
-      config (`sleepjax.config.load`); its `[sweep]` section says which
-      networks to run.
+    - `sweep(config, out, *, overwrite, quiet, devices, max_chunks)`: a
+      validated TOML config (`sleepjax.config.load`); its `[sweep]` section
+      says which networks to run.
     - `sweep(build, table, *, params, out, seeds, ...)`: `build(params, key)
       -> Experiment` with `params` a parameter pytree (e.g. a model's
       params); `table` maps dotted parameter paths (`"beta"`,
@@ -184,7 +181,8 @@ def sweep(
     config. `out`: a folder for `results.zarr` (resumable), or `None` to keep
     the results in memory. `name`: a label stored with the results (default:
     the builder's name); a store is resumed only by a sweep with the same
-    label, table, seeds and run settings.
+    label, table, seeds and run settings. `max_chunks`: compute at most this
+    many pending chunks into `out`, then return (run again for the rest).
 
     **Returns:** a `SweepResult`.
     """
@@ -197,6 +195,7 @@ def sweep(
             overwrite=overwrite,
             quiet=quiet,
             devices=devices,
+            max_chunks=max_chunks,
         )
     run = RunSettings(
         seeds=seeds,
@@ -218,4 +217,11 @@ def sweep(
         run=run,
         name=name,
     )
-    return run_plan(plan, out, overwrite=overwrite, quiet=quiet, devices=devices)
+    return run_plan(
+        plan,
+        out,
+        overwrite=overwrite,
+        quiet=quiet,
+        devices=devices,
+        max_chunks=max_chunks,
+    )

@@ -27,7 +27,9 @@ processes may write separate chunks concurrently.
 Group attributes: ``sleepjax_store`` (format tag and version), ``config`` (the
 full, JSON-normalised sweep config), ``config_hash`` (SHA-256 of the canonical
 JSON of ``config``), ``layout`` and ``layout_hash`` (sizes, chunking,
-variables, hashes of coordinate values), ``versions`` (python, jax, jaxlib,
+variables, hashes of coordinate values; ``coords_by_chunk`` when the
+coordinates are written with each chunk, see :mod:`sleepjax.sweep._coords`,
+and then hashed from the sweep's axes), ``versions`` (python, jax, jaxlib,
 equinox, diffrax, numpy, zarr, sleepjax; ``None`` where not installed),
 ``device``, ``created`` and ``finalized`` (ISO 8601, UTC), ``resumed`` (a
 list of ``{"at", "device"}``, one per resume), ``complete``,
@@ -55,8 +57,13 @@ from typing import Any
 import numpy as np
 import zarr
 
+from ._coords import BLOCK, ArrayCoords, CoordSource
+
 _FORMAT = "sleepjax.sweep.ResultStore"
-_FORMAT_VERSION = 1
+#: the newest store format this code reads; it writes 1 (coordinates written
+#: at creation, readable by older sleepjax) or 2 (coordinates written with
+#: each chunk: an older sleepjax must not resume such a store)
+_FORMAT_VERSION = 2
 _NETWORK = "network"
 _TIME = "time"
 _STATUS = "status"
@@ -303,7 +310,7 @@ class _Spec:
     config_hash: str
     n_networks: int
     chunk_size: int
-    coords: dict[str, np.ndarray]
+    coords: CoordSource
     time: np.ndarray | None
     variables: dict[str, VariableSpec]
     layout: dict[str, Any]
@@ -315,7 +322,7 @@ class _Spec:
         config: Mapping[str, Any],
         n_networks: int,
         chunk_size: int,
-        coords: Mapping[str, Any],
+        coords: Mapping[str, Any] | CoordSource,
         time: Any,
         variables: Mapping[str, Any],
     ) -> _Spec:
@@ -368,36 +375,53 @@ class _Spec:
             specs[name] = spec
 
         dims = set(dim_sizes) | {_NETWORK, _TIME}
-        carr = {}
-        for name, values in coords.items():
+        for name in coords:
             _check_name(name, "coordinate")
             if name in _RESERVED:
                 raise ValueError(f"coordinate name {name!r} is reserved")
             if name in specs:
                 raise ValueError(f"{name!r} is both a coordinate and a variable")
-            carr[name] = _coord_array(name, values, n_networks)
-        for name in [*specs, *carr]:
+        if isinstance(coords, CoordSource):
+            if coords.n_networks != n_networks:
+                raise ValueError(
+                    f"the coordinates cover {coords.n_networks} networks, "
+                    f"not n_networks={n_networks}"
+                )
+            source = coords
+        else:
+            source = ArrayCoords(
+                {k: _coord_array(k, v, n_networks) for k, v in coords.items()},
+                n_networks,
+            )
+        for name in [*specs, *source.names]:
             if name in dims:
                 raise ValueError(f"{name!r} is also a dimension name; rename it")
+        for name, dtype in source.dtypes().items():
+            if np.dtype(dtype).kind not in "biufU":
+                raise ValueError(
+                    f"coordinate {name!r}: dtype {dtype} not supported "
+                    "(use bool, integer, float or string)"
+                )
 
         layout = {
             "n_networks": n_networks,
             "chunk_size": chunk_size,
-            "coords": {
-                k: {"dtype": v.dtype.kind, "sha256": _hash_array(v)}
-                for k, v in carr.items()
-            },
+            # hashes of the values (or, for a source that writes them with
+            # each chunk, of what determines them: the sweep's axes)
+            "coords": source.hashes(),
             "time": None
             if time is None
             else {"length": int(time.shape[0]), "sha256": _hash_array(time)},
             "variables": {k: v.to_json() for k, v in specs.items()},
         }
+        if source.by_chunk:  # absent otherwise: older layouts hash the same
+            layout["coords_by_chunk"] = True
         return cls(
             config=cfg,
             config_hash=_hash_json(cfg),
             n_networks=n_networks,
             chunk_size=chunk_size,
-            coords=carr,
+            coords=source,
             time=time,
             variables=specs,
             layout=layout,
@@ -447,7 +471,10 @@ class _Spec:
         n, cs = self.n_networks, self.chunk_size
         names = " ".join(self.coords)
         attrs = {
-            "sleepjax_store": {"format": _FORMAT, "version": _FORMAT_VERSION},
+            "sleepjax_store": {
+                "format": _FORMAT,
+                "version": 2 if self.coords.by_chunk else 1,
+            },
             "config": self.config,
             "config_hash": self.config_hash,
             "layout": self.layout,
@@ -479,13 +506,19 @@ class _Spec:
                 attributes=attrs or {},
             )
 
-        make(_NETWORK, (n,), [_NETWORK], "int64", 0)[:] = np.arange(n)
-        for name, values in self.coords.items():
-            if values.dtype.kind == "U":
-                arr = make(name, (n,), [_NETWORK], str, "")
+        coord_arrays = {_NETWORK: make(_NETWORK, (n,), [_NETWORK], "int64", 0)}
+        for name, dtype in self.coords.dtypes().items():
+            if dtype.kind == "U":
+                coord_arrays[name] = make(name, (n,), [_NETWORK], str, "")
             else:
-                arr = make(name, (n,), [_NETWORK], values.dtype, 0)
-            arr[:] = values
+                coord_arrays[name] = make(name, (n,), [_NETWORK], dtype, 0)
+        if not self.coords.by_chunk:  # in blocks of whole chunks
+            step = max(1, BLOCK // cs) * cs
+            for start, block in self.coords.blocks(step):
+                sl = slice(start, min(start + step, n))
+                coord_arrays[_NETWORK][sl] = np.arange(sl.start, sl.stop)
+                for name, values in block.items():
+                    coord_arrays[name][sl] = values
         if self.time is not None:
             t = self.time
             arr = make(

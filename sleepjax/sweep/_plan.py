@@ -3,24 +3,27 @@
 Nothing here compiles or writes anything: `validate_sweep` only reads the
 config, checks every swept value against the config layer's own rules
 (`sleepjax.config.check_param_value`, `parse_protocol`, `parse`) and lays the
-networks out in a deterministic flat order.
+networks out in a deterministic flat order: per-axis tables only, per-network
+values on demand (`sleepjax.sweep._index`), so any size up to 2³¹ − 1
+networks validates in the memory of its axes.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import equinox as eqx
 import numpy as np
 
 from .._errors import ConfigError, suggest
-from ..config import RunConfig, RunSettings, check_used, parse
+from ..config import RunConfig, check_used, parse
+from ._index import Axis, Group, SweepPlan, _hashable, _unique, column
 from ._store import _jsonable as jsonable
+
+__all__ = ["Group", "SweepPlan", "unique_values", "validate_sweep"]
 
 SWEEP_KEYS = ("seeds", "grid", "zip", "random", "paired", "batch")
 DISTRIBUTIONS = ("uniform", "loguniform")
@@ -31,159 +34,6 @@ _RANDOM_SALT = 0x5EED5  # separates the draws' stream from any other use of seed
 
 def _err(msg: str) -> ConfigError:
     return ConfigError(f"[sweep] {msg}")
-
-
-@dataclasses.dataclass(frozen=True)
-class Group:
-    """Networks that share one static structure (one compiled function).
-
-    **Fields:**
-
-    - `index`: position in `SweepPlan.groups`.
-    - `static`: `{path: value}` of the structural (non-vmapped) swept paths.
-    - `config`: the run config with those values applied (validated), or
-      `None` for a Python sweep.
-    - `make`: for a Python sweep, `(numeric, key) -> Experiment`.
-    """
-
-    index: int
-    static: dict[str, Any]
-    config: RunConfig | None
-    make: Callable | None = None
-
-    def label(self) -> str:
-        if not self.static:
-            return "all networks"
-        return ", ".join(f"{k}={v}" for k, v in self.static.items())
-
-    def experiment(self, numeric: Mapping[str, Any], key):
-        """The `Experiment` of one network: `numeric` holds its values of the
-        vmapped paths (`model.<param>`, `protocol.<setting>`)."""
-        if self.make is not None:
-            return self.make(numeric, key)
-        cfg = self.config
-        params = cfg.default_params()
-        model = [p for p in numeric if p.startswith("model.")]
-        if model:
-            params = eqx.tree_at(
-                lambda q: [getattr(q, m.partition(".")[2]) for m in model],
-                params,
-                [numeric[m] for m in model],
-            )
-        kw = {
-            p.partition(".")[2]: v
-            for p, v in numeric.items()
-            if p.startswith("protocol.")
-        }
-        return cfg.build(params, key, protocol_kwargs=kw)
-
-    def cache_key(self) -> str | None:
-        """What the compiled call depends on besides the plan (`None`: do not
-        reuse compiled calls across sweeps)."""
-        if self.config is None:
-            return None
-        g = self.config
-        return repr(
-            (
-                g.model,
-                g.options,
-                sorted(g.params.items()),
-                g.protocol,
-                sorted(g.protocol_kwargs.items()),
-            )
-        )
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class SweepPlan:
-    """Every network of a sweep: its parameter values, seed and group.
-
-    Networks are numbered `0 .. n_networks - 1` in a fixed order: the axes
-    holding structural paths first, then the other `grid` axes in the order
-    written, then the `zip` axis, then the `random` draws, and the seed last
-    (fastest). A network's PRNG key is `fold_in(key(run.seed), i)` with `i` its
-    global index (or its seed index with `paired = true`).
-
-    **Fields:**
-
-    - `config`: the validated `RunConfig` (`None` for a Python sweep).
-    - `run`: how to run (seed, solver, PRNG, chunking, precision).
-    - `store_config`: the JSON description stored with the results (its hash
-      decides whether a store can be resumed).
-    - `n_networks`, `seeds`, `paired`, `batch` (`None`: platform default).
-    - `paths`: swept parameter paths (`"model.beta"`, `"protocol.code"`).
-    - `kinds`: `{path: "grid" | "zip" | "random"}`.
-    - `numeric`: the paths vmapped inside one compiled batch.
-    - `static`: the structural paths (one compiled function per combination).
-    - `values`: `{path: array}` per-network value (float for numeric paths).
-    - `seed`: per-network seed (replicate) index, `0 .. seeds - 1`.
-    - `group`: per-network index into `groups`.
-    - `groups`: the `Group`s.
-    - `cell`: per-network index of its grid/zip combination (summary rows).
-    """
-
-    config: RunConfig | None
-    run: RunSettings
-    store_config: dict
-    n_networks: int
-    seeds: int
-    paired: bool
-    batch: int | None
-    paths: tuple[str, ...]
-    kinds: dict[str, str]
-    numeric: tuple[str, ...]
-    static: tuple[str, ...]
-    values: dict[str, np.ndarray]
-    seed: np.ndarray
-    group: np.ndarray
-    groups: tuple[Group, ...]
-    cell: np.ndarray
-
-    @property
-    def key_index(self) -> np.ndarray:
-        """Per-network index folded into the root key."""
-        if self.paired:
-            return self.seed.astype(np.uint32)
-        return np.arange(self.n_networks, dtype=np.uint32)
-
-    def coords(self) -> dict[str, np.ndarray]:
-        """Per-network coordinates for the results store: each path and `seed`."""
-        out = {p: _coord(self.values[p]) for p in self.paths}
-        out["seed"] = self.seed.astype(np.int64)
-        return out
-
-    def describe(self) -> str:
-        """One line: how many networks, over what."""
-        parts = []
-        for p in self.paths:
-            k = self.kinds[p]
-            if k == "random":
-                parts.append(f"{p} (random)")
-            else:
-                parts.append(f"{p} ({len(_unique(self.values[p]))} values, {k})")
-        parts.append(f"{self.seeds} seed(s)")
-        groups = f"; {len(self.groups)} compiled group(s)" if self.static else ""
-        nets = f"{self.n_networks} network{'s' if self.n_networks != 1 else ''}"
-        return f"{nets}: " + " × ".join(parts) + groups
-
-
-def _unique(values: np.ndarray) -> list:
-    seen = {}
-    for v in values.tolist():
-        seen.setdefault(_hashable(v), v)
-    return list(seen.values())
-
-
-def _hashable(v):
-    if isinstance(v, list):
-        return tuple(_hashable(x) for x in v)
-    return v
-
-
-def _coord(values: np.ndarray) -> np.ndarray:
-    if values.dtype.kind == "O":  # tuples / lists: stored as their text
-        return np.array([str(v) for v in values.tolist()], dtype=str)
-    return values
 
 
 # ------------------------------------------------------------------- parsing
@@ -465,85 +315,40 @@ def validate_sweep(cfg: RunConfig) -> SweepPlan:
     sizes = [len(a[2]) for a in axes] + [seeds]
     n_networks = math.prod(sizes)
     if n_networks > _MAX_NETWORKS:
-        raise _err(f"{n_networks} networks is more than {_MAX_NETWORKS}.")
-    table = n_networks * 8 * (len(used) + 4)  # values, seed, group, cell, key
-    budget = cfg.run.memory_budget_mb * 2**20
-    if table > budget / 2:
         raise _err(
-            f"seeds × grid × zip × random = {n_networks} networks: their parameter "
-            f"tables alone need {table / 2**30:.3g} GiB of host memory, more than "
-            f"half the memory budget ([run] memory_budget_mb = "
-            f"{cfg.run.memory_budget_mb:g} MiB). Split the sweep into several runs "
-            "(or raise the budget)."
+            f"seeds × grid × zip × random = {n_networks} networks is more than "
+            f"{_MAX_NETWORKS} (network indices are folded into 32-bit keys); "
+            "split the sweep into several runs with different [run] seed."
         )
-
-    idx = np.arange(n_networks, dtype=np.int64)
-    levels = np.unravel_index(idx, sizes) if sizes else ()
-    seed = np.asarray(levels[-1], dtype=np.int64)
-    values: dict[str, np.ndarray] = {}
+    # only the per-axis tables: per-network values are computed on demand
+    table = []
     kinds: dict[str, str] = {}
-    for ax, lev in zip(axes, levels[:-1], strict=True):
-        kind, paths, rows = ax
+    for kind, paths, rows in axes:
+        cols = {}
         for j, path in enumerate(paths):
-            col = [r[j] for r in rows]
-            if path in numeric:
-                arr = np.asarray(col, dtype=np.float64)
-            elif all(isinstance(v, str) for v in col):
-                arr = np.asarray(col, dtype=str)
-            elif all(isinstance(v, bool) for v in col):
-                arr = np.asarray(col, dtype=bool)
-            elif all(isinstance(v, int) and not isinstance(v, bool) for v in col):
-                arr = np.asarray(col, dtype=np.int64)
-            elif all(isinstance(v, float | int) for v in col):
-                arr = np.asarray(col, dtype=np.float64)
-            else:
-                arr = np.empty(len(col), dtype=object)
-                arr[:] = [_hashable(v) for v in col]
-            values[path] = arr[lev]
+            cols[path] = column([r[j] for r in rows], path in numeric)
             kinds[path] = kind
-    paths = tuple(values)
+        table.append(Axis(kind, cols))
+    paths = tuple(kinds)
     static = tuple(p for p in paths if p not in numeric)
-
-    # cells: the grid/zip combination of each network (rows of the summary)
-    cell_axes = [
-        (a, lev) for a, lev in zip(axes, levels[:-1], strict=True) if a[0] != "random"
-    ]
-    if cell_axes:
-        cell = np.ravel_multi_index(
-            [lev for _, lev in cell_axes], [len(a[2]) for a, _ in cell_axes]
-        )
-    else:
-        cell = np.zeros(n_networks, dtype=np.int64)
 
     # groups: one per combination of structural values, in order of appearance
     groups: list[Group] = []
-    group = np.zeros(n_networks, dtype=np.int64)
-    if static:
-        static_axes = [
-            (a, lev)
-            for a, lev in zip(axes, levels[:-1], strict=True)
-            if any(p in static for p in a[1])
-        ]
-        combos = list(itertools.product(*[range(len(a[2])) for a, _ in static_axes]))
-        flat = np.ravel_multi_index(
-            [lev for _, lev in static_axes], [len(a[2]) for a, _ in static_axes]
-        )
-        ids: dict[tuple, int] = {}
-        lookup = np.zeros(len(combos), dtype=np.int64)
-        for ci, combo in enumerate(combos):
-            st = {}
-            for (ax, _), level in zip(static_axes, combo, strict=True):
-                for j, p in enumerate(ax[1]):
-                    if p in static:
-                        st[p] = ax[2][level][j]
-            key = tuple((p, _hashable(v)) for p, v in st.items())
-            if key not in ids:
-                ids[key] = len(groups)
-                groups.append(Group(len(groups), st, checker.group(st)))
-            lookup[ci] = ids[key]
-        group = lookup[flat]
-    else:
-        groups.append(Group(0, {}, cfg))
+    static_axes = [a for a in axes if any(p in static for p in a[1])]
+    combos = list(itertools.product(*[range(len(a[2])) for a in static_axes]))
+    ids: dict[tuple, int] = {}
+    lookup = np.zeros(len(combos), dtype=np.int64)
+    for ci, combo in enumerate(combos):
+        st = {}
+        for ax, level in zip(static_axes, combo, strict=True):
+            for j, p in enumerate(ax[1]):
+                if p in static:
+                    st[p] = ax[2][level][j]
+        key = tuple((p, _hashable(v)) for p, v in st.items())
+        if key not in ids:
+            ids[key] = len(groups)
+            groups.append(Group(len(groups), st, checker.group(st) if st else cfg))
+        lookup[ci] = ids[key]
 
     swept = [p.partition(".")[2] for p in paths if p.startswith("model.")]
     check_used(cfg, [g.config for g in groups], swept, where="swept")
@@ -559,11 +364,9 @@ def validate_sweep(cfg: RunConfig) -> SweepPlan:
         kinds=kinds,
         numeric=tuple(p for p in paths if p in numeric),
         static=static,
-        values=values,
-        seed=seed,
-        group=group,
+        axes=tuple(table),
         groups=tuple(groups),
-        cell=np.asarray(cell, dtype=np.int64),
+        group_lookup=lookup,
     )
 
 

@@ -20,6 +20,7 @@ its global index `i` (as `sleepjax.network_keys`), never its place in a call.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,7 @@ import numpy as np
 
 from .._snapshots import SNAPSHOT_TIME
 from ..config import ConfigError, RunConfig
+from ._chunks import ChunkSchedule, check_in_memory
 from ._output import LOCK, OutputLock, check_folder
 from ._plan import SweepPlan, validate_sweep
 from ._runner import (
@@ -52,7 +54,13 @@ from ._store import (
     _is_store_dir,
     _jsonable,
 )
-from ._summary import final_values, format_summary, summarize, summary_variables
+from ._summary import (
+    final_values,
+    format_summary,
+    summarize,
+    summary_blocks,
+    summary_variables,
+)
 
 STORE_NAME = "results.zarr"
 
@@ -65,22 +73,33 @@ class SweepResult:
 
     - `plan`: the `SweepPlan` (per-network parameter values, seeds, groups).
     - `path`: the results store (`<out>/results.zarr`), or `None` in memory.
-    - `status`: int8 per network: 0 ok, 1 solver failure, 2 non-finite.
     - `time`: the save times.
-    - `summary`: the summary (also stored in the store's `summary` attribute).
+    - `summary`: the summary (also stored in the store's `summary` attribute;
+      empty while the store is incomplete, e.g. after `max_chunks`).
     - `data`: `{observable: array (network, time, ...)}` when run in memory
       (`out=None`); `None` when written to a store (read it with `read`).
     - `wall_s`: wall-clock seconds of this call.
+    - `memory_status`: the status of an in-memory sweep (`None` for a store).
+
+    `status` (int8 per network: −1 pending, 0 ok, 1 solver failure,
+    2 non-finite) comes from memory, or is read from the store when asked for.
     """
 
     plan: SweepPlan
     path: Path | None
-    status: np.ndarray
     time: np.ndarray
     summary: dict[str, Any]
     data: dict[str, np.ndarray] | None
     wall_s: float
     dims: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    memory_status: np.ndarray | None = None
+
+    @property
+    def status(self) -> np.ndarray:
+        """int8 per network (for a store: read from it, every network)."""
+        if self.memory_status is not None:
+            return self.memory_status
+        return self.store.read("status")
 
     @property
     def store(self) -> ResultStore | None:
@@ -89,7 +108,16 @@ class SweepResult:
 
     @property
     def n_failed(self) -> int:
-        return int(np.sum(self.status != 0))
+        """Networks with status 1 or 2 (counted chunk by chunk in a store)."""
+        if "ok" in self.summary:
+            return self.plan.n_networks - int(self.summary["ok"])
+        if self.memory_status is not None:
+            return int(np.sum(self.memory_status > 0))
+        store = self.store  # only the done chunks can hold failures
+        return sum(
+            int(np.sum(store.read("status", chunk=int(i)) > 0))
+            for i in store.done_chunk_indices()
+        )
 
     def read(self, name: str) -> np.ndarray:
         """One observable, coordinate or `status` as a NumPy array."""
@@ -135,6 +163,7 @@ def sweep_config(
     overwrite: bool = False,
     quiet: bool = False,
     devices=None,
+    max_chunks: int | None = None,
 ) -> SweepResult:
     """Run every network of `cfg`'s sweep and store the results (the TOML
     path of `sleepjax.sweep.sweep`).
@@ -152,27 +181,57 @@ def sweep_config(
     - `quiet`: no progress bar; one log line per chunk (for log files).
     - `devices`: the local devices to shard over: `None` (all), a count, or a
       list of `jax.Device`.
+    - `max_chunks`: compute at most this many pending chunks, then return
+      (the store stays incomplete, with an empty summary, until a later run
+      computes the rest): a huge sweep in pieces. Needs `out`.
 
     **Returns:** a `SweepResult`.
     """
     return run_plan(
-        validate_sweep(cfg), out, overwrite=overwrite, quiet=quiet, devices=devices
+        validate_sweep(cfg),
+        out,
+        overwrite=overwrite,
+        quiet=quiet,
+        devices=devices,
+        max_chunks=max_chunks,
     )
 
 
 def run_plan(
-    plan: SweepPlan, out, *, overwrite=False, quiet=False, devices=None
+    plan: SweepPlan,
+    out,
+    *,
+    overwrite=False,
+    quiet=False,
+    devices=None,
+    max_chunks: int | None = None,
 ) -> SweepResult:
     """Run a validated `SweepPlan` (from a config or from Python)."""
+    if max_chunks is not None:
+        if isinstance(max_chunks, bool) or not isinstance(max_chunks, int):
+            raise TypeError(f"max_chunks must be an int, got {max_chunks!r}.")
+        if max_chunks < 1:
+            raise ValueError(f"max_chunks must be >= 1, got {max_chunks}.")
+        if out is None:
+            raise ValueError("max_chunks needs a results folder (out), not None.")
     t_start = time.perf_counter()
     devs = _safe_devices(_devices(devices))
     with jax.enable_x64(bool(plan.run.float64)):
-        result = _sweep(plan, out, overwrite=overwrite, quiet=quiet, devices=devs)
+        result = _sweep(
+            plan,
+            out,
+            overwrite=overwrite,
+            quiet=quiet,
+            devices=devs,
+            max_chunks=max_chunks,
+        )
     result.wall_s = time.perf_counter() - t_start
     return result
 
 
-def _sweep(plan: SweepPlan, out, *, overwrite, quiet, devices) -> SweepResult:
+def _sweep(
+    plan: SweepPlan, out, *, overwrite, quiet, devices, max_chunks=None
+) -> SweepResult:
     """Run `plan` into `out` holding its folder's lock (or in memory)."""
     if out is None:
         return _execute(
@@ -188,7 +247,13 @@ def _sweep(plan: SweepPlan, out, *, overwrite, quiet, devices) -> SweepResult:
         lock = OutputLock.acquire(out, job=job, say=_log)
     try:
         return _execute(
-            plan, out, lock, overwrite=overwrite, quiet=quiet, devices=devices
+            plan,
+            out,
+            lock,
+            overwrite=overwrite,
+            quiet=quiet,
+            devices=devices,
+            max_chunks=max_chunks,
         )
     finally:
         lock.release()
@@ -216,7 +281,9 @@ def _wait_for_lock(out: Path, job: str, timeout: float = 600.0) -> OutputLock:
     raise TimeoutError(f"process 0 did not lock {out} within {timeout:g} s")
 
 
-def _execute(plan: SweepPlan, out, lock, *, overwrite, quiet, devices) -> SweepResult:
+def _execute(
+    plan: SweepPlan, out, lock, *, overwrite, quiet, devices, max_chunks=None
+) -> SweepResult:
     runner = _Runner(plan, devices)
 
     # shapes of every group's outputs; they must agree (one store)
@@ -263,7 +330,7 @@ def _execute(plan: SweepPlan, out, lock, *, overwrite, quiet, devices) -> SweepR
                 "observable; save other leaves."
             )
         variables[name] = VariableSpec(vdims, tuple(shape), np.dtype(leaf[1]), attrs)
-    coords = plan.coords()
+    coords = plan.coord_source()  # computed block by block, never whole
     bytes_per_net = sum(
         int(np.prod(v.shape)) * v.dtype.itemsize for v in variables.values()
     )
@@ -339,34 +406,28 @@ def _execute(plan: SweepPlan, out, lock, *, overwrite, quiet, devices) -> SweepR
                     f"{e} (from the command line: add --overwrite to replace it)"
                 ) from None
         chunk = store.chunk_size
-        n_chunks = store.n_chunks
-        pending = store.pending_chunks()
-        slices = {i: store.chunk_slice(i) for i in range(n_chunks)}
+        # several processes (jax.distributed) share the chunks of one store
+        chunks = ChunkSchedule(
+            plan.n_networks, chunk, store.done_chunk_indices(), pi, pc
+        )
     else:
         chunk = min(chunk, plan.n_networks)
-        n_chunks = -(-plan.n_networks // chunk)
-        pending = list(range(n_chunks))
-        slices = {
-            i: slice(i * chunk, min((i + 1) * chunk, plan.n_networks))
-            for i in range(n_chunks)
-        }
+        chunks = ChunkSchedule(plan.n_networks, chunk, np.empty(0, np.int64))
+        check_in_memory(plan, bytes_per_net)
         memory = {
             k: np.full((plan.n_networks, *v.shape), v.default_fill, v.dtype)
             for k, v in variables.items()
         }
         memory_status = np.full(plan.n_networks, -1, np.int8)
-    # several processes (jax.distributed) share the chunks of one store
-    mine = [i for i in pending if i % pc == pi] if out is not None else pending
-
-    done_nets = plan.n_networks - sum(slices[i].stop - slices[i].start for i in pending)
-    todo = sum(slices[i].stop - slices[i].start for i in mine)
+    n_chunks = chunks.n_chunks
+    done_nets = chunks.done_networks
+    todo = chunks.mine_networks
     head = f"{plan.describe()}; chunks of {chunk}"
-    if out is not None and len(pending) < n_chunks:
-        head += f"; resuming: {n_chunks - len(pending)} of {n_chunks} chunks done"
+    if chunks.n_pending < n_chunks:
+        head += f"; resuming: {n_chunks - chunks.n_pending} of {n_chunks} chunks done"
     runner._say(head)
-    if mine:
-        groups = np.concatenate([plan.group[slices[i]] for i in mine])
-        runner.compile_all(list(dict.fromkeys(groups.tolist())))
+    if chunks.n_mine:
+        runner.compile_all(chunks.groups(plan))
     if not quiet:
         from tqdm.auto import tqdm
 
@@ -379,15 +440,15 @@ def _execute(plan: SweepPlan, out, lock, *, overwrite, quiet, devices) -> SweepR
             dynamic_ncols=True,
             smoothing=0.05,
         )
-        runner._bar.set_postfix_str(f"chunks {n_chunks - len(pending)}/{n_chunks}")
+        runner._bar.set_postfix_str(f"chunks {n_chunks - chunks.n_pending}/{n_chunks}")
 
     t0 = time.perf_counter()
     n_done_here = 0
     n_failed_here = 0
-    chunks_done = n_chunks - len(pending)
+    chunks_done = n_chunks - chunks.n_pending
     try:
-        for i in mine:
-            sl = slices[i]
+        for i in itertools.islice(chunks.mine(), max_chunks):
+            sl = chunks.slice(i)
 
             def on_call(k):
                 if runner._bar is not None:
@@ -423,19 +484,27 @@ def _execute(plan: SweepPlan, out, lock, *, overwrite, quiet, devices) -> SweepR
             runner._bar = None
 
     # summary over every network (including chunks from earlier runs)
+    names = summary_variables(observables, headline)
+    dims = {k: v.dims for k, v in variables.items()}
     if store is not None:
-        if pc > 1 and pi != 0:
-            return SweepResult(plan, path, store.read("status"), save_ts, {}, None, 0)
+        partial = max_chunks is not None and (
+            len(store.done_chunk_indices()) < store.n_chunks
+        )
+        if partial or (pc > 1 and pi != 0):  # no summary (yet)
+            return SweepResult(plan, path, save_ts, {}, None, 0.0, dims)
         _wait_all_done(store)
-        status = store.read("status")
-        names = summary_variables(observables, headline)
-        finals = {k: final_values(store.read(k)) for k in names}
+        per_net = max(
+            [
+                int(np.prod(variables[k].shape)) * variables[k].dtype.itemsize
+                for k in names
+            ],
+            default=1,
+        )
+        blocks = summary_blocks(store, names, runner.budget / 4, per_net)
     else:
-        status = memory_status
-        finals = {
-            k: final_values(memory[k]) for k in summary_variables(observables, headline)
-        }
-    summary = summarize(plan, status, finals, float(save_ts[-1]), applies)
+        finals = {k: final_values(memory[k]) for k in names}
+        blocks = [(0, memory_status, finals)]
+    summary = summarize(plan, blocks, float(save_ts[-1]), applies)
     summary["devices"] = _device_text(devices)
     if n_done_here:
         busy = time.perf_counter() - t0
@@ -449,12 +518,12 @@ def _execute(plan: SweepPlan, out, lock, *, overwrite, quiet, devices) -> SweepR
     return SweepResult(
         plan=plan,
         path=path,
-        status=np.asarray(status),
         time=save_ts,
         summary=summary,
         data=None if store is not None else memory,
         wall_s=0.0,
-        dims={k: v.dims for k, v in variables.items()},
+        dims=dims,
+        memory_status=None if store is not None else memory_status,
     )
 
 
@@ -504,5 +573,5 @@ def _wait_all_done(store: ResultStore, poll: float = 5.0) -> None:
     """Multi-host: process 0 waits for the other processes' chunks."""
     if jax.process_count() == 1:
         return
-    while store.pending_chunks():
+    while len(store.done_chunk_indices()) < store.n_chunks:
         time.sleep(poll)

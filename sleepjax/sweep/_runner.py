@@ -289,8 +289,10 @@ class _Runner:
         }
         status = np.empty(len(idx), np.int8)
         calls = []
-        key_index = plan.key_index
-        groups = plan.group[idx]
+        # this chunk's inputs only (never a table of every network)
+        key_index = plan.key_index_at(idx)
+        values = plan.values_at(idx, plan.numeric)
+        groups = plan.group_at(idx)
         for gi in dict.fromkeys(groups.tolist()):
             sel = idx[groups == gi]
             fn, batch = self.compiled(gi)
@@ -298,10 +300,9 @@ class _Runner:
             for start in range(0, len(sel), size):
                 part = sel[start : start + size]
                 pad = np.concatenate([part, np.full(size - len(part), part[-1])])
+                pad = pad - sl.start  # positions in the chunk
                 numeric = {
-                    p: jax.device_put(
-                        plan.values[p][pad].astype(self.dtype), self.sharding
-                    )
+                    p: jax.device_put(values[p][pad].astype(self.dtype), self.sharding)
                     for p in plan.numeric
                 }
                 index = jax.device_put(key_index[pad], self.sharding)

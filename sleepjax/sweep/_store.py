@@ -36,6 +36,7 @@ NaN outputs. Integer and boolean variables cannot hold NaN; read ``status``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -47,6 +48,8 @@ from typing import Any
 import numpy as np
 import zarr
 
+from ._chunks import ChunkSchedule, _remove_partials, done_chunk_indices
+from ._coords import CoordSource
 from ._layout import (
     _FORMAT_VERSION,
     _NETWORK,
@@ -68,13 +71,6 @@ __all__ = [
     "StoreConfigMismatch",
     "VariableSpec",
 ]
-
-
-def _remove_partials(path: Path) -> None:
-    """Delete temporary files left by chunk writes that were killed."""
-    for p in path.rglob("*.partial"):
-        if p.is_file():
-            p.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------
@@ -119,6 +115,9 @@ class ResultStore:
         self._complete = bool(attrs.get("complete", False))
         self.generation: str | None = attrs.get("generation")
         self._arrays: dict[str, zarr.Array] = {}
+        # coordinates written with each chunk (huge sweeps) from this source
+        self.coords_by_chunk = bool(layout.get("coords_by_chunk", False))
+        self._coord_source: CoordSource | None = None
 
     # ---------------------------------------------------------------- make
 
@@ -155,7 +154,8 @@ class ResultStore:
             Number of networks and networks per chunk (= Zarr chunk length).
         coords:
             Per-network coordinates (swept parameters, ``seed``), each 1-D of
-            length ``n_networks``: bool, int, float or str (categorical).
+            length ``n_networks``: bool, int, float or str (categorical); or
+            a :class:`~sleepjax.sweep._coords.CoordSource` computing them.
         time:
             1-D sample times, or None when no variable has a time dimension.
         variables:
@@ -170,7 +170,7 @@ class ResultStore:
         spec = _Spec.build(config, n_networks, chunk_size, coords, time, variables)
         cls._check_target(path, overwrite=overwrite)
         cls._build(path, spec, device=device, overwrite=overwrite, attrs=attrs)
-        return cls._open(path, read_only=False)
+        return cls._open(path, read_only=False)._with_coords(spec)
 
     @classmethod
     def open_or_create(
@@ -214,7 +214,7 @@ class ResultStore:
                 else ["unreadable store"]
             )
             if not problems:
-                store = cls._open(path, read_only=False)
+                store = cls._open(path, read_only=False)._with_coords(spec)
                 resumed = list(store.attrs.get("resumed") or [])
                 resumed.append({"at": _now(), "device": str(device)})
                 store._group.attrs.update({"resumed": resumed})
@@ -227,7 +227,11 @@ class ResultStore:
                 )
         cls._check_target(path, overwrite=overwrite)
         cls._build(path, spec, device=device, overwrite=overwrite, attrs=attrs)
-        return cls._open(path, read_only=False)
+        return cls._open(path, read_only=False)._with_coords(spec)
+
+    def _with_coords(self, spec: _Spec) -> ResultStore:
+        self._coord_source = spec.coords
+        return self
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> ResultStore:
@@ -354,32 +358,24 @@ class ResultStore:
             return False
         return self._chunk_done(status)
 
+    def done_chunk_indices(self) -> np.ndarray:
+        """Indices of the chunks already written, ascending (int64). Reads
+        only the status chunks on disk: memory grows with the done chunks,
+        not with the networks (see `sleepjax.sweep._chunks`)."""
+        return done_chunk_indices(self)
+
     def pending_chunks(self) -> list[int]:
         """Indices of chunks not yet done, ascending.
 
         A chunk is done when all its ``status`` values are >= 0; an unreadable
         status chunk (a torn write with an old zarr) counts as pending.
         """
-        arr = self._array(_STATUS)
-        try:
-            status = arr[:]
-        except Exception:  # fall back to chunk by chunk
-            status = None
-        pending = []
-        for i in range(self.n_chunks):
-            sl = self.chunk_slice(i)
-            if status is not None:
-                done = self._chunk_done(status[sl])
-            else:
-                done = self._read_chunk_done(sl)
-            if not done:
-                pending.append(i)
-        return pending
+        done = self.done_chunk_indices()
+        return list(ChunkSchedule(self.n_networks, self.chunk_size, done).mine())
 
     def done_chunks(self) -> list[int]:
         """Indices of chunks already written, ascending."""
-        pending = set(self.pending_chunks())
-        return [i for i in range(self.n_chunks) if i not in pending]
+        return self.done_chunk_indices().tolist()
 
     # ---------------------------------------------------------------- write
 
@@ -489,6 +485,15 @@ class ResultStore:
 
         for name, arr in arrays.items():
             self._array(name)[sl] = arr
+        if self.coords_by_chunk:  # this chunk's coordinates, before its status
+            if self._coord_source is None:
+                raise ValueError(
+                    f"{self.path} stores its coordinates with each chunk: open it "
+                    "with ResultStore.open_or_create(..., coords=...) to write"
+                )
+            self._array(_NETWORK)[sl] = np.arange(sl.start, sl.stop)
+            for name, values in self._coord_source.block(sl.start, sl.stop).items():
+                self._array(name)[sl] = values
         self._commit_status(sl, st.astype(np.int8))
 
     def _commit_status(self, sl: slice, status: np.ndarray) -> None:
@@ -508,13 +513,15 @@ class ResultStore:
                 self._group.attrs.update({"summary": summary_json})
             self._complete = True
             return
-        pending = self.pending_chunks()
-        if pending:
-            head = ", ".join(map(str, pending[:10]))
-            more = " ..." if len(pending) > 10 else ""
+        chunks = ChunkSchedule(
+            self.n_networks, self.chunk_size, self.done_chunk_indices()
+        )
+        if chunks.n_pending:
+            head = ", ".join(map(str, itertools.islice(chunks.mine(), 10)))
+            more = " ..." if chunks.n_pending > 10 else ""
             raise ValueError(
-                f"cannot finalize {self.path}: {len(pending)} of {self.n_chunks} "
-                f"chunks pending ({head}{more})"
+                f"cannot finalize {self.path}: {chunks.n_pending} of "
+                f"{self.n_chunks} chunks pending ({head}{more})"
             )
         _remove_partials(self.path)  # no write can be in flight: all are done
         update: dict[str, Any] = {"complete": True, "finalized": _now()}

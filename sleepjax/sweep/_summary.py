@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
-from ._plan import SweepPlan, _coord
+from ._index import SweepPlan, _coord
 
 MAX_ROWS_STORED = 1000
 MAX_ROWS_SHOWN = 30
@@ -31,6 +32,19 @@ def final_values(array: np.ndarray) -> np.ndarray:
     return a.astype(np.float64)
 
 
+def summary_blocks(
+    store, names: list[str], budget: float, bytes_per_network: int
+) -> Iterator[tuple[int, np.ndarray, dict[str, np.ndarray]]]:
+    """`(start, status, {name: final value})` over a store, in blocks of whole
+    chunks holding about `budget` bytes of one variable (at least a chunk)."""
+    cs = store.chunk_size
+    step = max(1, int(budget // max(bytes_per_network, 1)) // cs) * cs
+    for a in range(0, store.n_networks, step):
+        sl = slice(a, min(a + step, store.n_networks))
+        status = np.asarray(store._array("status")[sl])
+        yield a, status, {k: final_values(store._array(k)[sl]) for k in names}
+
+
 def _fmt(v) -> str:
     if isinstance(v, float | np.floating):
         return f"{v:.4g}"
@@ -39,83 +53,199 @@ def _fmt(v) -> str:
 
 def summarize(
     plan: SweepPlan,
-    status: np.ndarray,
-    finals: dict[str, np.ndarray],
+    blocks: Iterable[tuple[int, np.ndarray, dict[str, np.ndarray]]],
     t_last: float,
     applies: dict[int, dict[str, bool]] | None = None,
 ) -> dict[str, Any]:
     """A JSON-able summary: totals, one row per grid/zip combination (the mean
     of each observable's last value over the combination's finished networks,
-    left out where the observable means nothing for it), failures."""
-    status = np.asarray(status)
-    ok = status == 0
-    cell_paths = [p for p in plan.paths if plan.kinds[p] != "random"]
-    cells, first, inverse = np.unique(plan.cell, return_index=True, return_inverse=True)
-    order = np.argsort(first)[:MAX_ROWS_STORED]  # rows in network order
+    left out where the observable means nothing for it), failures.
 
-    def count(mask):
-        return np.bincount(inverse, weights=mask, minlength=len(cells))
+    `blocks` yields `(start, status, finals)` for consecutive runs of networks
+    from 0 to the last: their status and `{observable: final value}` (see
+    `final_values`). Counts and sums are accumulated block by block, each
+    sum in network order (the same digits as summing all at once); memory
+    grows with the stored rows and the axes, not the networks."""
+    acc = _Accumulator(plan)
+    for start, status, finals in blocks:
+        acc.add(start, np.asarray(status), finals)
+    return acc.result(t_last, applies)
 
-    n, n_ok = count(np.ones_like(ok)), count(ok)
-    n_solver, n_nonfinite = count(status == 1), count(status == 2)
-    means = {}
-    for name, v in finals.items():
-        good = ok & np.isfinite(v)
-        k = count(good)
-        total = np.bincount(
-            inverse, weights=np.where(good, v, 0.0), minlength=len(cells)
+
+class _SeedSet:
+    """Distinct seeds of failed networks: a sorted array while small, then
+    a bitmap of all seeds (one bit each)."""
+
+    LIMIT = 1 << 20
+
+    def __init__(self, seeds: int):
+        self.seeds = seeds
+        self.arr = np.empty(0, np.int64)
+        self.bits: np.ndarray | None = None
+
+    def add(self, s: np.ndarray) -> None:
+        if self.bits is None:
+            self.arr = np.union1d(self.arr, s)
+            if len(self.arr) <= self.LIMIT:
+                return
+            self.bits = np.zeros((self.seeds + 7) // 8, np.uint8)
+            s, self.arr = self.arr, np.empty(0, np.int64)
+        np.bitwise_or.at(self.bits, s >> 3, (1 << (s & 7)).astype(np.uint8))
+
+    def count(self) -> int:
+        if self.bits is None:
+            return len(self.arr)
+        return int(np.bitwise_count(self.bits).sum())
+
+    def first(self, k: int) -> list[int]:
+        if self.bits is None:
+            return self.arr[:k].tolist()
+        out: list[int] = []
+        for a in range(0, len(self.bits), 1 << 20):
+            bits = np.unpackbits(self.bits[a : a + (1 << 20)], bitorder="little")
+            out.extend((np.flatnonzero(bits)[: k - len(out)] + 8 * a).tolist())
+            if len(out) >= k:
+                break
+        return out
+
+
+class _Accumulator:
+    """Per-row counts and sums and per-level failure counts, block by block."""
+
+    def __init__(self, plan: SweepPlan):
+        self.plan = plan
+        self.rows = min(plan.n_cells, MAX_ROWS_STORED)
+        # rows are the first cells in network order: cell c is the networks
+        # [c * stride, (c + 1) * stride), so only those networks count here
+        self.limit = plan.cell_start(self.rows) if self.rows < plan.n_cells else None
+        r = self.rows
+        self.n, self.n_ok = np.zeros(r), np.zeros(r)
+        self.n_solver, self.n_nonfinite = np.zeros(r), np.zeros(r)
+        self.k: dict[str, np.ndarray] = {}
+        self.total: dict[str, np.ndarray] = {}
+        self.ok = self.solver = self.nonfinite = 0
+        self.bad_levels = {
+            p: np.zeros(axis.size)
+            for axis in plan.axes
+            if axis.kind != "random"
+            for p in axis.paths
+        }
+        self.bad_range: dict[str, list[float]] = {}
+        self.bad_seeds = _SeedSet(plan.seeds)
+        self.any_bad = False
+
+    def add(self, start: int, status: np.ndarray, finals: dict) -> None:
+        plan = self.plan
+        ok = status == 0
+        self.ok += int(ok.sum())
+        self.solver += int((status == 1).sum())
+        self.nonfinite += int((status == 2).sum())
+        m = (
+            len(status)
+            if self.limit is None
+            else max(0, min(len(status), self.limit - start))
         )
-        means[name] = np.where(k > 0, total / np.maximum(k, 1), np.nan)
-    rows = []
-    for c in order:
-        row: dict[str, Any] = {p: _item(plan.values[p][first[c]]) for p in cell_paths}
-        row.update(
-            n=int(n[c]),
-            ok=int(n_ok[c]),
-            solver_failed=int(n_solver[c]),
-            nonfinite=int(n_nonfinite[c]),
-        )
-        group = int(plan.group[first[c]])
-        for name, m in means.items():
-            label = f"{name} mean (t={t_last:g})"
-            meaningful = (applies or {}).get(group, {}).get(name, True)
-            if not meaningful:
-                row[label] = "n/a"
-            else:
-                row[label] = float(m[c]) if np.isfinite(m[c]) else None
-        rows.append(row)
+        if m:
+            cell = plan.cell_at(np.arange(start, start + m, dtype=np.int64))
+            r = self.rows
 
-    where: dict[str, Any] = {}
-    bad = ~ok
-    if bad.any():
-        for p in plan.paths:
-            vals = plan.values[p]
-            if plan.kinds[p] == "random":
+            def count(mask):
+                return np.bincount(cell, weights=mask, minlength=r)
+
+            okm = ok[:m]
+            self.n += count(np.ones(m))
+            self.n_ok += count(okm)
+            self.n_solver += count(status[:m] == 1)
+            self.n_nonfinite += count(status[:m] == 2)
+            for name, v in finals.items():
+                v = np.asarray(v)[:m]
+                good = okm & np.isfinite(v)
+                k = self.k.setdefault(name, np.zeros(r))
+                total = self.total.setdefault(name, np.zeros(r))
+                k += count(good)
+                # in network order, continuing each row's running sum
+                np.add.at(total, cell, np.where(good, v, 0.0))
+        bad = np.flatnonzero(~ok)
+        if not len(bad):
+            return
+        self.any_bad = True
+        idx = start + bad
+        levels = np.unravel_index(idx, plan.sizes)
+        for axis, lev in zip(plan.axes, levels[:-1], strict=True):
+            for p in axis.paths:
+                if axis.kind == "random":
+                    v = axis.columns[p][lev]
+                    lo, hi = float(v.min()), float(v.max())
+                    old = self.bad_range.get(p, [lo, hi])
+                    self.bad_range[p] = [min(old[0], lo), max(old[1], hi)]
+                else:
+                    self.bad_levels[p] += np.bincount(lev, minlength=axis.size)
+        self.bad_seeds.add(np.asarray(levels[-1], dtype=np.int64))
+
+    def result(self, t_last: float, applies) -> dict[str, Any]:
+        plan = self.plan
+        cell_paths = [p for p in plan.paths if plan.kinds[p] != "random"]
+        means = {
+            name: np.where(k > 0, self.total[name] / np.maximum(k, 1), np.nan)
+            for name, k in self.k.items()
+        }
+        rows = []
+        for c in range(self.rows):
+            first = np.array([plan.cell_start(c)])
+            values = plan.values_at(first, cell_paths)
+            row: dict[str, Any] = {p: _item(values[p][0]) for p in cell_paths}
+            row.update(
+                n=int(self.n[c]),
+                ok=int(self.n_ok[c]),
+                solver_failed=int(self.n_solver[c]),
+                nonfinite=int(self.n_nonfinite[c]),
+            )
+            group = int(plan.group_at(first)[0])
+            for name, m in means.items():
+                label = f"{name} mean (t={t_last:g})"
+                meaningful = (applies or {}).get(group, {}).get(name, True)
+                if not meaningful:
+                    row[label] = "n/a"
+                else:
+                    row[label] = float(m[c]) if np.isfinite(m[c]) else None
+            rows.append(row)
+        return {
+            "n_networks": int(plan.n_networks),
+            "ok": self.ok,
+            "solver_failed": self.solver,
+            "nonfinite": self.nonfinite,
+            "rows": rows,
+            "rows_truncated": self.rows < plan.n_cells,
+            "diverged_where": self._where() if self.any_bad else {},
+            "description": plan.describe(),
+        }
+
+    def _where(self) -> dict[str, Any]:
+        plan, where = self.plan, {}
+        for axis in plan.axes:
+            for p, col in axis.columns.items():
+                if axis.kind == "random":
+                    where[p] = {
+                        "failed_range": self.bad_range[p],
+                        "swept_range": [float(col.min()), float(col.max())],
+                    }
+                    continue
+                keys = _coord(col) if col.dtype.kind == "O" else col
+                uniq, inv = np.unique(keys, return_inverse=True)
+                n_bad = np.bincount(
+                    inv, weights=self.bad_levels[p], minlength=len(uniq)
+                )
+                per_level = plan.n_networks // axis.size
+                n_all = np.bincount(inv, minlength=len(uniq)) * per_level
+                hit = np.flatnonzero(n_bad)[:MAX_FAILED_VALUES]
                 where[p] = {
-                    "failed_range": [float(vals[bad].min()), float(vals[bad].max())],
-                    "swept_range": [float(vals.min()), float(vals.max())],
+                    _fmt(uniq[j].item()): [int(n_bad[j]), int(n_all[j])] for j in hit
                 }
-                continue
-            keys = _coord(vals) if vals.dtype.kind == "O" else vals
-            uniq, inv = np.unique(keys, return_inverse=True)
-            n_bad = np.bincount(inv, weights=bad, minlength=len(uniq))
-            n_all = np.bincount(inv, minlength=len(uniq))
-            hit = np.flatnonzero(n_bad)[:MAX_FAILED_VALUES]
-            where[p] = {
-                _fmt(uniq[j].item()): [int(n_bad[j]), int(n_all[j])] for j in hit
-            }
-        seeds = np.unique(plan.seed[bad])
-        where["seed"] = {"failed_seeds": seeds[:50].tolist(), "n": int(len(seeds))}
-    return {
-        "n_networks": int(plan.n_networks),
-        "ok": int(ok.sum()),
-        "solver_failed": int((status == 1).sum()),
-        "nonfinite": int((status == 2).sum()),
-        "rows": rows,
-        "rows_truncated": len(rows) < len(cells),
-        "diverged_where": where,
-        "description": plan.describe(),
-    }
+        where["seed"] = {
+            "failed_seeds": self.bad_seeds.first(50),
+            "n": self.bad_seeds.count(),
+        }
+        return where
 
 
 def _item(v):
