@@ -200,9 +200,11 @@ def plot_spectrum(
         fontsize=7,
         frameon=False,
     )
-    title = f"eigenvalues of {long}" + (f"; time in {tunit}" if tunit else "")
+    title = f"eigenvalues of {long}"
     if sel:
         title += " with " + ", ".join(sel)
+    if tunit:
+        title += f"; time in {tunit}"
     fig.suptitle(title, fontsize=10)
     fig.tight_layout(rect=(0, 0.08, 1, 0.96))
     out.parent.mkdir(parents=True, exist_ok=True)
