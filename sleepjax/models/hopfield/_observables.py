@@ -74,6 +74,17 @@ class HopfieldObservables(AbstractObservables):
     default_fit: ClassVar = ("overlap",)
     headline: ClassVar = ("overlap", "retrieved", "energy")
     units: ClassVar = _UNITS
+    # saved states ([run] snapshot_times): binary spins, or the two layers
+    state_dims: ClassVar = {
+        "state": ("neuron",),
+        "v": ("neuron",),
+        "h": ("memory_neuron",),
+    }
+    state_units: ClassVar = {
+        "state": ("spins s", "1", "binary neuron states s_i = ±1"),
+        "v": ("feature neurons v", "1", "feature-layer state v_i"),
+        "h": ("memory neurons h", "1", "memory-layer state h_μ"),
+    }
 
     def __init__(self, patterns, threshold=0.95):
         self.patterns = jnp.asarray(patterns)
