@@ -706,20 +706,21 @@ def test_Y3_in_six_networks():
 
 @pytest.mark.slow
 def test_Y4_reorganisation():
-    """The task shortened as in examples/slow_wave_reorganisation.toml (300 s
-    of sleep, plasticity from 60 s), 4 networks: the global-up set gains in
-    most networks and on average; the local-up set ends below it."""
+    """The paper's task as in examples/slow_wave_reorganisation.toml (900 s
+    of sleep, plasticity from 200 s), 8 networks (about 9 min): the
+    global-up set gains and the local-up set loses, in most networks and on
+    average (the example's 16 networks: +43.8 ± 3.7 % and −15.4 ± 2.2 %)."""
     opts, p = sw.SlowWaveOptions(), sw.SlowWaveParams()
 
     def one(key):
-        exp = sw.reorganisation(opts, p, key, t_wake=20000.0, t_sleep=300000.0,
-                                t_on=60000.0, readout_from=5000.0,
+        exp = sw.reorganisation(opts, p, key, t_wake=20000.0, t_sleep=900000.0,
+                                t_on=200000.0, readout_from=5000.0,
                                 save_every=10000.0)  # fmt: skip
         ys = exp.run(jr.fold_in(key, 1)).ys
         return ys["w_global"], ys["w_local"]
 
-    wg, wl = (np.asarray(x) for x in jax.jit(jax.vmap(one))(jr.split(jr.key(8), 4)))
+    wg, wl = (np.asarray(x) for x in jax.jit(jax.vmap(one))(jr.split(jr.key(8), 8)))
     dg = 100 * (wg[:, -1] - wg[:, 0]) / wg[:, 0]
     dl = 100 * (wl[:, -1] - wl[:, 0]) / wl[:, 0]
-    assert np.sum(dg > 0) >= 3 and dg.mean() > 5.0, dg
-    assert dl.mean() < dg.mean() - 5.0, (dg, dl)
+    assert np.sum(dg > 0) >= 7 and dg.mean() > 10.0, dg
+    assert np.sum(dl < 0) >= 6 and dl.mean() < -5.0, dl
