@@ -158,16 +158,7 @@ def iterate(
         return y
 
     def advance_masked(y, k0, n, n_max: int):
-        """`n` (traced) <= `n_max` steps from `k0`; the others leave y as is."""
-        ks = k0 + jnp.arange(n_max, dtype=jnp.int32)
-
-        def body(c, jk):
-            j, k = jk
-            new = one_step(c, k)
-            return jtu.tree_map(lambda a, b: jnp.where(j < n, a, b), new, c), None
-
-        y, _ = jax.lax.scan(body, y, (jnp.arange(n_max), ks))
-        return y
+        return _advance_masked(one_step, y, k0, n, n_max)
 
     def save(k, y):
         t = t0 + dt * jnp.asarray(k).astype(jnp.result_type(float))
@@ -199,6 +190,20 @@ def iterate(
     y = finish(advance(y, jnp.int32(idx[-1]), steps - int(idx[-1])))
     ts = jnp.asarray(save_times, dtype=jnp.result_type(float))
     return Simulation(ts=ts, ys=ys, final=y, status=run_status(y))
+
+
+def _advance_masked(one_step, y, k0, n, n_max: int):
+    """`n` (traced) <= `n_max` (static) steps from global step `k0`; the
+    others leave y as is."""
+    ks = k0 + jnp.arange(n_max, dtype=jnp.int32)
+
+    def body(c, jk):
+        j, k = jk
+        new = one_step(c, k)
+        return jtu.tree_map(lambda a, b: jnp.where(j < n, a, b), new, c), None
+
+    y, _ = jax.lax.scan(body, y, (jnp.arange(n_max), ks))
+    return y
 
 
 def _stepper(model, t0, dt, steps, key, events, checkpoint):
@@ -266,16 +271,7 @@ def _iterate_grids(model, state0, t0, t1, dt, steps, key, grids, events, checkpo
         return tuple(out)
 
     def advance(y, k0, n):
-        """`n` (traced) steps from `k0`, at most `n_max` (static)."""
-        ks = k0 + jnp.arange(n_max, dtype=jnp.int32)
-
-        def body(c, jk):
-            j, k = jk
-            new = one_step(c, k)
-            return jtu.tree_map(lambda a, b: jnp.where(j < n, a, b), new, c), None
-
-        y, _ = jax.lax.scan(body, y, (jnp.arange(n_max), ks))
-        return y
+        return _advance_masked(one_step, y, k0, n, n_max)
 
     lengths = np.diff(np.concatenate([[0], union])).astype(np.int32)
     n_max = int(max(lengths.max(), 1))

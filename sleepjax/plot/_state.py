@@ -20,7 +20,7 @@ import numpy as np
 
 from .._errors import suggest
 from ..sweep import ResultStore
-from ._sweep import _matches, _parse_assign, _resolve, open_results
+from ._sweep import _matches, _parse_assign, _resolve, open_results, save_figure
 
 TIME_DIMS = ("time", "snapshot_time")
 MAX_PANELS = 6
@@ -207,10 +207,7 @@ def plot_spectrum(
         title += f"; time in {tunit}"
     fig.suptitle(title, fontsize=10)
     fig.tight_layout(rect=(0, 0.08, 1, 0.96))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def plot_activity(
@@ -297,7 +294,4 @@ def plot_activity(
         title += f"; status {status}: failed"
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)

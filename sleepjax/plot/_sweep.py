@@ -239,6 +239,13 @@ def plot_results(
         ax.set_ylabel(_axis_label(store, yname))
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
+    return save_figure(fig, out)
+
+
+def save_figure(fig, out: Path) -> Path:
+    """Write `fig` to `out` (its folder created) and close it."""
+    import matplotlib.pyplot as plt
+
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
     plt.close(fig)
