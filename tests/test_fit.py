@@ -173,15 +173,20 @@ RULE_PATHS = {
 
 
 def _fd_check(obj, rtol=1e-5):
-    """Central differences of `obj` in every unconstrained element vs grad."""
+    """Central differences of `obj` in every unconstrained element vs grad.
+
+    One compiled program: the loss values of the stencil are the primal
+    values of the same `value_and_grad` (a loop of cheap calls instead of a
+    second, vmapped compilation of the solve)."""
     raw0 = obj.raw0
-    g = jax.jit(jax.grad(obj))(raw0)
+    value_and_grad = jax.jit(jax.value_and_grad(obj))
+    _, g = value_and_grad(raw0)
     flat, unravel = jax.flatten_util.ravel_pytree(raw0)
     gflat, _ = jax.flatten_util.ravel_pytree(g)
     h = 1e-5
     eye = jnp.eye(flat.size)
     pts = jnp.concatenate([flat + h * eye, flat - h * eye])
-    vals = jax.jit(jax.vmap(lambda x: obj(unravel(x))))(pts)
+    vals = np.array([float(value_and_grad(unravel(x))[0]) for x in pts])
     fd = (vals[: flat.size] - vals[flat.size :]) / (2 * h)
     assert np.all(np.abs(gflat) > 0), "a parameter has no gradient at all"
     np.testing.assert_allclose(gflat, fd, rtol=rtol, atol=rtol * np.max(np.abs(fd)))
@@ -302,6 +307,42 @@ def test_recover_beta_from_memory_decay(beta_fit):
     assert beta_fit.loss[-1].max() < 1e-3 * beta_fit.loss[0].min()
 
 
+def test_vmapped_restarts_are_independent(beta_data):
+    """A restart of a vmapped fit does not see the others: its losses,
+    parameter trace and fitted observables are the same whatever restart
+    runs beside it and at whichever position in the batch. All fits have two
+    restarts, so they reuse the compiled solve of `beta_fit` (a fit with
+    restarts=1 compiles it again: that comparison is
+    test_vmapped_restarts_equal_one_by_one, slow)."""
+    kw = dict(optimizer=ADAM, steps=3, progress=False, restarts=2)
+
+    def run(init):
+        return sf.fit(
+            BETA_BUILD,
+            S.SusmanParams(),
+            beta_data,
+            {"beta": "positive"},
+            BETA_LOSS,
+            init={"beta": np.array(init, np.float32)},
+            **kw,
+        )
+
+    a, b, swapped = run([0.05, 0.2]), run([0.05, 0.12]), run([0.2, 0.05])
+    assert not np.allclose(a.trace["beta"][:, 1], b.trace["beta"][:, 1])
+    for (x, i), (y, j) in [((a, 0), (b, 0)), ((a, 0), (swapped, 1))]:
+        np.testing.assert_allclose(x.loss[:, i], y.loss[:, j], rtol=1e-6)
+        np.testing.assert_allclose(
+            x.trace["beta"][:, i], y.trace["beta"][:, j], rtol=1e-6
+        )
+        np.testing.assert_allclose(
+            x.fitted["mem_im"][i], y.fitted["mem_im"][j], rtol=1e-6
+        )
+    # restart 1 moves: three Adam steps of 0.05 in log β
+    assert np.all(np.abs(np.diff(np.log(a.trace["beta"][:, 1]))) > 0.04)
+
+
+@pytest.mark.slow  # compiles the solve for one restart (~15 s on 2 cores);
+# CI: test_vmapped_restarts_are_independent (the same property, batch of two)
 def test_vmapped_restarts_equal_one_by_one(beta_data):
     """Two restarts in one vmapped fit give the same losses and parameter
     traces as two separate fits."""
@@ -407,6 +448,33 @@ def test_recover_asymmetric_stdp_in_learning():
 
 
 # ----------------------------------------------------------- NaN handling
+def test_nan_gradient_stops_with_step_and_parameter_shared(beta_data):
+    """An update that takes β out of float32's range (β = e^{u}, u + 200):
+    the model, the loss and the gradient are NaN from step 1 on, and the fit
+    stops with a message naming the step, the parameter and the restart. The
+    problem is `beta_fit`'s (two restarts), so its compiled solve is reused;
+    the same with a model that turns NaN by itself (a parameter under a
+    square root) is test_nan_gradient_stops_with_step_and_parameter, slow."""
+    push = optax.stateless(lambda g, p: jax.tree.map(lambda a: 200.0 + 0 * a, g))
+    with pytest.raises(sf.FitNaNError, match=r"step 1: non-finite .* 'beta'") as ei:
+        sf.fit(
+            BETA_BUILD,
+            S.SusmanParams(),
+            beta_data,
+            {"beta": "positive"},
+            BETA_LOSS,
+            optimizer=push,
+            steps=5,
+            restarts=2,
+            init={"beta": np.array([0.05, 0.2], np.float32)},
+            progress=False,
+        )
+    assert ei.value.step == 1 and ei.value.param == "beta" and ei.value.restart == 0
+    assert "Nothing was saved" in str(ei.value)
+
+
+@pytest.mark.slow  # its own compiled solve (~20 s on 2 cores); CI:
+# test_nan_gradient_stops_with_step_and_parameter_shared (the same stop)
 def test_nan_gradient_stops_with_step_and_parameter():
     """A parameter that makes the model NaN from step 1 on: the fit stops
     with a message naming the step and the parameter."""

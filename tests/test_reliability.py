@@ -26,6 +26,14 @@ from sleepjax.sweep._output import LOCK, OutputLock
 
 ROOT = Path(__file__).resolve().parents[1]
 ERO = '[model]\nn = 8\n[protocol]\nname = "erosion"\nt_insert = 20.0\nt_end = 40.0\n'
+# The configs these tests run: the structure of tests/test_sweep.py's sweeps
+# (save grid, swept eta and beta), so that all of them share one compiled call
+# in a test session (the runner caches compiled calls by structure).
+RUN = (
+    ERO
+    + "save_every = 10.0\n"
+    + '[sweep]\ngrid = { "model.eta" = [0.01], "model.beta" = [0.1] }\n'
+)
 
 CASES = {
     "unknown key": ('[model]\nnn = 3\n[protocol]\nname = "erosion"\n', "'n'"),
@@ -144,7 +152,7 @@ def test_output_folders_are_never_clobbered(tmp_path, capsys):
 
 def test_leftovers_of_a_killed_creation_are_removed(tmp_path, capsys):
     cfg = tmp_path / "c.toml"
-    cfg.write_text(ERO + "[run]\nseeds = 1\n")
+    cfg.write_text(RUN + "seeds = 1\n")
     out = tmp_path / "out"
     out.mkdir()
     (out / ".sleepjax").write_text("{}")
@@ -158,7 +166,7 @@ def test_leftovers_of_a_killed_creation_are_removed(tmp_path, capsys):
 
 def test_lock_refuses_a_second_writer_and_takes_over_a_stale_lock(tmp_path, capsys):
     cfg = tmp_path / "c.toml"
-    cfg.write_text(ERO)
+    cfg.write_text(RUN)
     out = tmp_path / "out"
     out.mkdir()
     # a live holder: this very process, under another job
@@ -185,8 +193,14 @@ def test_a_writer_stops_when_its_store_is_replaced(tmp_path, monkeypatch):
     raw = config.parse(
         {
             "model": {"n": 8},
-            "protocol": {"name": "erosion", "t_insert": 20.0, "t_end": 40.0},
-            "run": {"chunk_size": 2, "seeds": 6},
+            "protocol": {
+                "name": "erosion",
+                "t_insert": 20.0,
+                "t_end": 40.0,
+                "save_every": 10.0,
+            },
+            "run": {"chunk_size": 2},
+            "sweep": {"seeds": 6, "grid": {"model.eta": [0.01], "model.beta": [0.1]}},
         }
     )
     out = tmp_path / "out"
@@ -218,6 +232,10 @@ def test_a_writer_stops_when_its_store_is_replaced(tmp_path, monkeypatch):
     assert ResultStore.open(out / "results.zarr").config == {"other": 1}
 
 
+@pytest.mark.slow  # a child process that compiles and runs (~25 s on 2 cores);
+# CI: the refusal by the CLI (exit 2, the message) in
+# test_lock_refuses_a_second_writer_and_takes_over_a_stale_lock and the lock
+# held across processes in test_distributed_processes_share_the_lock
 def test_two_processes_one_refused(tmp_path):
     """Two `sleepjax run` processes on one folder: one runs, the other is
     refused with exit 2; the store ends complete and clean."""

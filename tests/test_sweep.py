@@ -240,10 +240,13 @@ def test_example_config_validates():
 
 # ------------------------------------------------------------ determinism
 def test_bitwise_identical_across_chunk_sizes_and_groups():
+    # eta is swept (one value) so that the dissipation group has the structure
+    # of BAD's and reuses its compiled call
     section = {
         "seeds": 4,
         "grid": {
             "model.rule": ["dissipation", "rate_control"],
+            "model.eta": [0.01],
             "model.beta": [0.05, 0.2],
         },
     }

@@ -36,11 +36,12 @@ seeds = 3
 grid = { "model.eta" = [0.01, 1e7], "model.beta" = [0.05, 0.2] }
 """
 
-# 100 chunks of 4 networks: the sweep is still running when its first chunk
+# 40 chunks of 4 networks: the sweep is still running when its first chunk
 # is reported, so the kill lands in the middle (often inside a chunk write)
+CHUNKS = 40
 RESUME_TOML = (
     ENV_TOML.replace("chunk_size = 7", "chunk_size = 4")
-    .replace("seeds = 3", "seeds = 100")
+    .replace("seeds = 3", f"seeds = {CHUNKS}")
     .replace("1e7", "0.02")
 )
 
@@ -79,6 +80,9 @@ def _same_bits(a: dict, b: dict) -> None:
         assert a[k].tobytes() == b[k].tobytes(), k
 
 
+@pytest.mark.slow  # a third compilation, in a child process (~20 s on 2 cores);
+# CI: tests/test_iterate.py::test_four_devices_bitwise_identical_to_one (the
+# same sweep over 4 fake CPU devices, bitwise against one, with a toy model)
 def test_four_devices_bitwise_identical_to_one(tmp_path, env):
     cfg_path = tmp_path / "cfg.toml"
     cfg_path.write_text(ENV_TOML)
@@ -143,7 +147,7 @@ def test_kill_9_mid_sweep_then_resume(tmp_path, env):
     try:
         deadline = time.monotonic() + 240
         for line in proc.stderr:
-            if re.match(r"\[sweep\] chunk \d+/100 done", line):
+            if re.match(rf"\[sweep\] chunk \d+/{CHUNKS} done", line):
                 os.kill(proc.pid, signal.SIGKILL)
                 break
             assert time.monotonic() < deadline, "no chunk written in time"
@@ -164,9 +168,11 @@ def test_kill_9_mid_sweep_then_resume(tmp_path, env):
         _cmd(cfg, out), env=env, capture_output=True, text=True, timeout=300
     )
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert f"resuming: {len(done)} of 100 chunks done" in rerun.stderr
-    computed = [int(m) - 1 for m in re.findall(r"chunk (\d+)/100 done", rerun.stderr)]
-    assert sorted(computed) == sorted(set(range(100)) - set(done))
+    assert f"resuming: {len(done)} of {CHUNKS} chunks done" in rerun.stderr
+    computed = [
+        int(m) - 1 for m in re.findall(rf"chunk (\d+)/{CHUNKS} done", rerun.stderr)
+    ]
+    assert sorted(computed) == sorted(set(range(CHUNKS)) - set(done))
     store = ResultStore.open(store_path)
     assert store.complete and store.pending_chunks() == []
     assert len(store.attrs["resumed"]) == 1
