@@ -284,18 +284,22 @@ def beta_data():
 @pytest.fixture(scope="module")
 def beta_fit(beta_data):
     """Case 3 fit, shared by the tests below (compiled once)."""
+    return _fit_beta(beta_data, optimizer=LBFGS_FAST, steps=15, xtol=1e-5)
+
+
+def _fit_beta(data, **kw):
+    """The case 3 problem (two restarts from β = 0.05 and 0.2): one compiled
+    solve for every test that uses it."""
     return sf.fit(
         BETA_BUILD,
         S.SusmanParams(),
-        beta_data,
+        data,
         {"beta": "positive"},
         BETA_LOSS,
-        optimizer=LBFGS_FAST,
-        steps=15,
         restarts=2,
         init={"beta": np.array([0.05, 0.2], np.float32)},
-        xtol=1e-5,
         progress=False,
+        **kw,
     )
 
 
@@ -457,18 +461,7 @@ def test_nan_gradient_stops_with_step_and_parameter_shared(beta_data):
     square root) is test_nan_gradient_stops_with_step_and_parameter, slow."""
     push = optax.stateless(lambda g, p: jax.tree.map(lambda a: 200.0 + 0 * a, g))
     with pytest.raises(sf.FitNaNError, match=r"step 1: non-finite .* 'beta'") as ei:
-        sf.fit(
-            BETA_BUILD,
-            S.SusmanParams(),
-            beta_data,
-            {"beta": "positive"},
-            BETA_LOSS,
-            optimizer=push,
-            steps=5,
-            restarts=2,
-            init={"beta": np.array([0.05, 0.2], np.float32)},
-            progress=False,
-        )
+        _fit_beta(beta_data, optimizer=push, steps=5)
     assert ei.value.step == 1 and ei.value.param == "beta" and ei.value.restart == 0
     assert "Nothing was saved" in str(ei.value)
 

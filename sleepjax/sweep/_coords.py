@@ -20,6 +20,7 @@ Two things a source decides:
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
@@ -31,7 +32,7 @@ import numpy as np
 BLOCK = 1 << 20
 
 
-class CoordSource:
+class CoordSource(abc.ABC):
     """Per-network coordinates, computed for any range of networks.
 
     Subclasses set `n_networks` and `names` and define `block`.
@@ -42,9 +43,9 @@ class CoordSource:
     #: write the coordinates with each chunk's results, not at creation
     by_chunk: bool = False
 
+    @abc.abstractmethod
     def block(self, start: int, stop: int) -> dict[str, np.ndarray]:
         """`{name: 1-D array}` of the networks `start .. stop - 1`."""
-        raise NotImplementedError
 
     def dtypes(self) -> dict[str, np.dtype]:
         """The dtype of each coordinate (from its first value)."""
