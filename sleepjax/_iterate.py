@@ -13,6 +13,7 @@ from jaxtyping import Array, PRNGKeyArray, PyTree
 from ._errors import n_steps
 from ._simulate import Simulation, check_events, run_status
 from ._system import AbstractMap
+from .stimuli import AbstractConditionEvent
 
 
 def _from_saveat(saveat):
@@ -110,7 +111,8 @@ def iterate(
     - Several save grids can also be given as `save_ts=(ts_a, ts_b, ...)`
       with `fn=(fn_a, fn_b, ...)` (a `None` saves the whole state); `ts` and
       `ys` are then tuples, one per grid, as diffrax returns them.
-    - `events`: jumps applied at given grid times (`sleepjax.stimuli`).
+    - `events`: jumps applied at given grid times, or at the steps where a
+      traced condition holds (`AbstractConditionEvent`; `sleepjax.stimuli`).
     - `checkpoint`: recompute each step in the backward pass instead of
       storing its intermediates (less memory for gradients through long runs).
 
@@ -208,20 +210,33 @@ def _advance_masked(one_step, y, k0, n, n_max: int):
 
 def _stepper(model, t0, dt, steps, key, events, checkpoint):
     """`one_step(y, k)` (the events at step k, then the map) and `finish(y)`
-    (the events at t1, after the last step)."""
-    ev_steps = [int(round((ev.time - t0) / dt)) for ev in events]
+    (the events at t1, after the last step). A timed event fires at its grid
+    step; a condition event at step k >= 1 when `fires(t_{k-1}, t_k)`."""
+    timed = [ev for ev in events if not isinstance(ev, AbstractConditionEvent)]
+    traced = [ev for ev in events if isinstance(ev, AbstractConditionEvent)]
+    ev_steps = [int(round((ev.time - t0) / dt)) for ev in timed]
+    ftype = jnp.result_type(float)
+
+    def conditional(y, t):
+        for ev in traced:
+            y = jax.lax.cond(
+                ev.fires(t - dt, t), lambda s, ev=ev: ev.apply(s), lambda s: s, y
+            )
+        return y
 
     def one_step(y, k):
-        for ev, ke in zip(events, ev_steps, strict=True):
-            y = jax.lax.cond(k == ke, ev.apply, lambda s: s, y)
-        t = t0 + dt * k.astype(jnp.result_type(float))
+        for ev, ke in zip(timed, ev_steps, strict=True):
+            y = jax.lax.cond(k == ke, lambda s, ev=ev: ev.apply(s), lambda s: s, y)
+        t = t0 + dt * k.astype(ftype)
+        if traced:
+            y = jax.lax.cond(k >= 1, conditional, lambda s, _: s, y, t)
         return model.step(t, y, jr.fold_in(key, k))
 
     def finish(y):
-        for ev, ke in zip(events, ev_steps, strict=True):
+        for ev, ke in zip(timed, ev_steps, strict=True):
             if ke == steps:
                 y = ev.apply(y)
-        return y
+        return conditional(y, jnp.asarray(t0 + dt * steps, ftype))
 
     return (jax.checkpoint(one_step) if checkpoint else one_step), finish
 

@@ -18,7 +18,7 @@ from ._errors import n_steps
 from ._solvers import EventSolver, MultirateEuler
 from ._system import AbstractSystem, noise_leaves
 from ._terms import NoiseTerm, drift_vector_field
-from .stimuli import AbstractEvent
+from .stimuli import AbstractConditionEvent, AbstractEvent
 
 #: status codes of a simulated network
 OK, SOLVER_FAILED, NONFINITE = 0, 1, 2
@@ -51,7 +51,11 @@ class Simulation(eqx.Module):
 
 
 def check_events(events, t0, t1, dt, note=""):
+    """Events must be events; a timed one must lie in (t0, t1] on the step
+    grid (a condition event fires wherever its condition holds)."""
     for ev in events:
+        if isinstance(ev, AbstractConditionEvent):
+            continue
         if not isinstance(ev, AbstractEvent):
             raise TypeError(f"`events` must contain events, got {ev!r}.")
         if not (t0 < ev.time <= t1):
@@ -125,7 +129,8 @@ def simulate(
     - `adjoint`: default `diffrax.RecursiveCheckpointAdjoint()` (reverse mode with
       O(log n) checkpointing memory).
     - `events`: jumps applied at given times (e.g. `AddWeights` to insert a
-      memory).
+      memory), or whenever a traced condition holds (`AbstractConditionEvent`,
+      e.g. `sleepjax.sleep.StageEntryEvent`), at the end of a solver step.
     - `brownian`: `'fold_in'` (default: fast, deterministic, differentiable),
       `'fold_in_nested'` (the same single-step increments; a multi-step
       query, e.g. from `MultirateEuler(k)`, gets their sum, so that solvers

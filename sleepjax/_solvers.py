@@ -16,11 +16,13 @@ from ._terms import NoiseTerm
 
 
 class EventSolver(diffrax.AbstractWrappedSolver):
-    """Wraps a fixed-step solver and applies events (jumps) at their times.
+    """Wraps a fixed-step solver and applies events (jumps) when they fire.
 
-    An event with time `t_e` fires at the end of the step whose end is nearest to
-    `t_e` (`simulate` checks that `t_e` lies on the step grid). Used by
-    `simulate(..., events=...)`; you rarely need it directly.
+    An `AbstractEvent` with time `t_e` fires at the end of the step whose end
+    is nearest to `t_e` (`simulate` checks that `t_e` lies on the step grid);
+    an `AbstractConditionEvent` at the end of every step for which its traced
+    condition holds. Used by `simulate(..., events=...)`; you rarely need it
+    directly.
     """
 
     solver: diffrax.AbstractSolver
@@ -51,10 +53,10 @@ class EventSolver(diffrax.AbstractWrappedSolver):
         y1, err, dense, state, result = self.solver.step(
             terms, t0, t1, y0, args, solver_state, made_jump
         )
-        half = 0.5 * (t1 - t0)
         for ev in self.events:
-            fire = (t0 + half < ev.time) & (ev.time <= t1 + half)
-            y1 = jax.lax.cond(fire, lambda y, ev=ev: ev.apply(y), lambda y: y, y1)
+            y1 = jax.lax.cond(
+                ev.fires(t0, t1), lambda y, ev=ev: ev.apply(y), lambda y: y, y1
+            )
         return y1, err, dense, state, result
 
     def func(self, terms, t0, y0, args):

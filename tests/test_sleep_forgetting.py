@@ -195,7 +195,8 @@ def test_n3_night_lowers_both_margins_as_measured(runs):
     reason="NOT REPRODUCED: in the reduced rate model the N3 night with STDP "
     "gain 0.75 lowers S1's recall margin in 8/8 seeds instead of restoring it "
     "(González et al. 2020 report restoration in a spiking thalamocortical "
-    "network); see docs/sleep.md",
+    "network); weight bounds, incoming-norm normalisation and balanced night "
+    "STDP do not restore it either (no sequential replay); see docs/sleep.md",
 )
 def test_sleep_restores_s1_sign_test(runs):
     from scipy.stats import binomtest

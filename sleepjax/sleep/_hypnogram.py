@@ -337,7 +337,11 @@ def generate(
         * lengths[:, None]
     )
     cycles = t0 + jnp.concatenate([jnp.zeros((1,)), jnp.cumsum(lengths)])
-    offsets = jnp.cumsum(seg, axis=1) - seg
+    # exclusive sums (not cumsum - seg, whose rounding can step back after a
+    # zero-length stage): non-decreasing, as a cumsum of non-negatives is
+    offsets = jnp.concatenate(
+        [jnp.zeros_like(seg[:, :1]), jnp.cumsum(seg, axis=1)[:, :-1]], axis=1
+    )
     # clipped at the next cycle's start: rounding must not put a start past it
     starts = jnp.minimum(cycles[:-1, None] + offsets, cycles[1:, None]).reshape(-1)
     stages = jnp.tile(jnp.asarray(_CYCLE, jnp.int32), n_cycles)

@@ -8,13 +8,13 @@ from collections.abc import Callable, Sequence
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, PRNGKeyArray, PyTree
+from jaxtyping import Array, Bool, Float, PRNGKeyArray, PyTree
 
 from .._errors import as_param, check_positive
 from .._schedule import AbstractSchedule
 from .._system import AbstractMap
 from ..plasticity import AbstractRule, Gain
-from ..stimuli import AbstractEvent, AbstractStimulus
+from ..stimuli import AbstractConditionEvent, AbstractEvent, AbstractStimulus
 from ._hypnogram import Hypnogram, per_stage, stage_code
 
 
@@ -151,10 +151,54 @@ class StageNoise(AbstractStimulus):
 def boundary_events(
     hypnogram: Hypnogram, into: Sequence, make: Callable[[float], AbstractEvent]
 ) -> tuple[AbstractEvent, ...]:
-    """Events at the times the night enters one of the stages `into`, for a
-    continuous model with a concrete hypnogram (`Experiment(events=...)` needs
-    static times): `make(time)` builds each event."""
+    """Timed events at the times a concrete night enters one of the stages
+    `into`: `make(time)` builds each event. For nights that differ per
+    network under vmap (or are traced), use `StageEntryEvent`."""
     return tuple(make(float(t)) for t in hypnogram.boundaries(into))
+
+
+class StageEntryEvent(AbstractConditionEvent):
+    r"""A jump on entering chosen stages, for continuous (`simulate`) and
+    discrete (`iterate`) models: it fires at the end of every solver step
+    $(t_0, t_1]$ with $s(t_1) \in$ `into` and $s(t_0) \notin$ `into`.
+
+    The hypnogram is an array leaf, so a batch of networks vmapped over their
+    own generated nights jumps at each night's own boundaries, in one
+    compiled solve. A boundary inside a step is applied at the step's end.
+
+    **Arguments:**
+
+    - `hypnogram`: the night.
+    - `into`: stage names or codes.
+    - `jump`: the jump, `state -> state` keeping the state's structure; an
+      equinox Module so that its numbers are leaves (e.g. `Downscale`).
+    """
+
+    hypnogram: Hypnogram
+    jump: Callable
+    into: tuple[int, ...] = eqx.field(static=True)
+
+    def __init__(self, hypnogram: Hypnogram, into: Sequence, jump: Callable):
+        if not isinstance(hypnogram, Hypnogram):
+            raise TypeError(
+                f"StageEntryEvent: `hypnogram` must be a Hypnogram, got "
+                f"{type(hypnogram).__name__}."
+            )
+        if not callable(jump):
+            raise TypeError(
+                "StageEntryEvent: `jump` must be callable (state -> state)."
+            )
+        self.hypnogram = hypnogram
+        self.into = tuple(stage_code(s) for s in into)
+        if not self.into:
+            raise ValueError("StageEntryEvent: `into` names no stage.")
+        self.jump = jump
+
+    def fires(self, t0, t1) -> Bool[Array, ""]:
+        return self.hypnogram.entered(t0, t1, self.into)
+
+    def apply(self, state):
+        return self.jump(state)
 
 
 class OnStageEntry(AbstractMap):

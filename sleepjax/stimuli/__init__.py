@@ -8,6 +8,7 @@ from .._schedule import AbstractSchedule as AbstractSchedule
 from .._schedule import Constant as Constant
 from .._schedule import PiecewiseConstant as PiecewiseConstant
 from .._schedule import window as window
+from ._events import AbstractConditionEvent as AbstractConditionEvent
 from ._events import AbstractEvent as AbstractEvent
 from ._events import AddWeights as AddWeights
 from ._events import memory_matrix as memory_matrix

@@ -1,4 +1,6 @@
-"""Instantaneous events applied to the state at a given time (memory insertion)."""
+"""Instantaneous events: jumps applied to the state at a given time (memory
+insertion), or whenever a traced condition holds (a stage entry that differs
+per network)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import abc
 
 import equinox as eqx
 import jax.numpy as jnp
+from jaxtyping import Array, Bool
 
 from .._errors import as_param, check_finite
 from .._state import NetworkState
@@ -20,6 +23,35 @@ class AbstractEvent(eqx.Module):
     """
 
     time: float = eqx.field(static=True)
+
+    @abc.abstractmethod
+    def apply(self, state: NetworkState) -> NetworkState:
+        """The state just after the event."""
+
+    def fires(self, t0, t1) -> Bool[Array, ""]:
+        """Whether the event fires at the end of the step from `t0` to `t1`:
+        the step whose end is nearest to `time`."""
+        half = 0.5 * (t1 - t0)
+        return (t0 + half < self.time) & (self.time <= t1 + half)
+
+
+class AbstractConditionEvent(eqx.Module):
+    r"""A jump applied at the end of every solver step for which the traced
+    condition `fires(t0, t1)` holds.
+
+    Unlike `AbstractEvent` it has no static time: the condition may depend
+    on the event's own arrays, so under `jax.vmap` each network can jump at
+    its own times (for example on entering N2 of its own hypnogram, see
+    `sleepjax.sleep.StageEntryEvent`). The jump lands on the solver's step
+    grid: the end of the first step whose end satisfies the condition
+    (`MultirateEuler(k)`: the end of the k-step block). As for timed
+    events, a value saved at the jump's time is the state just before it.
+    Both `simulate` and `iterate` accept it in `events`.
+    """
+
+    @abc.abstractmethod
+    def fires(self, t0, t1) -> Bool[Array, ""]:
+        """Whether to jump at the end of the step from `t0` to `t1` (traced)."""
 
     @abc.abstractmethod
     def apply(self, state: NetworkState) -> NetworkState:

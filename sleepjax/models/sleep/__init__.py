@@ -55,7 +55,7 @@ SPEC = ModelSpec(
     params=SleepParams,
     protocols={
         "night": Protocol(night, numeric=_NIGHT_NUMERIC),
-        "shy": Protocol(shy, numeric=frozenset({"delta", "spare", "drive"})),
+        "shy": Protocol(shy, numeric=frozenset({"delta", "spare", "drive", "coding"})),
         "forgetting": Protocol(forgetting, numeric=_FORGETTING_NUMERIC),
         "transfer": Protocol(
             transfer,

@@ -4,7 +4,7 @@ synaptic homeostasis hypothesis in a Hebbian rate network (`shy`)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import jax.numpy as jnp
 import jax.random as jr
@@ -47,6 +47,14 @@ def orthonormal_planes(key: PRNGKeyArray, n: int, m: int) -> Float[Array, "m 2 n
     q, r = jnp.linalg.qr(jr.normal(key, (n, 2 * m)))
     q = q * jnp.sign(jnp.diagonal(r))[None, :]
     return q.T.reshape(m, 2, n)
+
+
+def assemblies(key: PRNGKeyArray, m: int, n: int, coding) -> Float[Array, "m n"]:
+    """m sparse {0, 1} cell assemblies: each is an independent random set of
+    exactly round(`coding`·n) neurons (at least 1); `coding` may be a tracer."""
+    size = jnp.maximum(jnp.round(coding * n), 1.0)
+    rank = jnp.argsort(jnp.argsort(jr.uniform(key, (m, n)), axis=1), axis=1)
+    return (rank < size).astype(jnp.result_type(float))
 
 
 def _susman_parts(opts: SleepOptions, p: SleepParams):
@@ -222,23 +230,33 @@ def shy(
     delta: Annotated[float, Interval(0.0, 0.99)] = 0.18,
     spare: Annotated[float, Interval(0.0, 0.99)] = 0.0,
     drive: Annotated[float, Positive()] = 0.3,
+    patterns: Literal["dense", "assemblies"] = "dense",
+    coding: Annotated[float, Interval(0.0, 1.0)] = 0.1,
     morning: Time = 50.0,
     save_every: Time = 2.0,
 ) -> Experiment:
     r"""SHY (example 2): a day of Hebbian potentiation, a night of downscaling.
 
-    Day: random ±1 patterns ξ_k are presented as input pulses of amplitude
-    `drive`, pattern k for `exposures[k]` τ (at evenly spaced times), with
+    Day: patterns ξ_k are presented as input pulses of amplitude `drive`,
+    pattern k for `exposures[k]` τ (at evenly spaced times), with
     Hebbian potentiation ΔW = η φφᵀ on in WAKE only. Night (from `t_day`, a
     generated night, `minute` τ per minute): downscaling in N2 and N3 at the
     rate that multiplies unspared weights by 1 − `delta` over the night's
     expected N2 + N3 time (`shy_rate`), sparing the largest `spare` fraction
-    of |W|. No weight noise, no homeostasis besides SHY."""
+    of |W|. No weight noise, no homeostasis besides SHY.
+
+    `patterns`: `"dense"`, random ±1 patterns (every memory is written into
+    every synapse), or `"assemblies"`, sparse {0, 1} cell assemblies of
+    round(`coding`·n) neurons each (`assemblies`; memories share few
+    synapses, as in the SHY models of Hashmi, Nere & Tononi 2013)."""
     if len(exposures) < 1 or any(not float(e) > 0 for e in exposures):
         raise ValueError(f"`exposures` must be > 0, one per memory; got {exposures}.")
     m = len(exposures)
     k_pat, k_init, k_night = jr.split(key, 3)
-    xi = jr.rademacher(k_pat, (m, opts.n), dtype=jnp.result_type(float))
+    if patterns == "assemblies":
+        xi = assemblies(k_pat, m, opts.n, coding)
+    else:
+        xi = jr.rademacher(k_pat, (m, opts.n), dtype=jnp.result_type(float))
     gap = t_day / m
     onsets = [k * gap + 0.1 * gap for k in range(m)]
     if any(e > 0.8 * gap for e in exposures):

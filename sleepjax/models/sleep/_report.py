@@ -181,9 +181,16 @@ def _shy_times(view: StoreView):
     return t_day, float(view.time[-1]) - morning
 
 
+def _shy_label(name: str, value) -> str:
+    return str(value) if name == "patterns" else f"{name} {value}"
+
+
 def shy_report(view: StoreView):
-    """Total weight through a day and a night, each memory's strength, and
-    its retention over the night against its day's exposure."""
+    """Total weight through a day and a night (the first seed's hypnogram
+    under it), each memory's retention over the night against its day's
+    exposure, and per seed the retention of the strongest minus that of the
+    weakest memory: sparing protects strong memories selectively where that
+    difference is > 0 (without sparing every memory keeps 1 − δ)."""
     t, ok = view.time, view.ok
     strength, stage, w = (
         view.var("strength"),
@@ -191,39 +198,55 @@ def shy_report(view: StoreView):
         view.var("w_total"),
     )
     exposures = np.asarray(view.setting("protocol", "exposures"), float)
+    strong = exposures == exposures.max()
+    weak = exposures == exposures.min()
     t_day, t_wake = _shy_times(view)
     i_day, i_wake = _index(t, t_day), _index(t, t_wake)
-    gs = [(lab, mask & ok) for lab, mask in groups(view) if (mask & ok).any()]
+    gs = [
+        (lab, mask & ok)
+        for lab, mask in view.groups(label=_shy_label)
+        if (mask & ok).any()
+    ]
     fig, axes = plt.subplots(
-        2, 3, figsize=(15, 6.8), gridspec_kw={"height_ratios": [3, 1]}
+        2,
+        3,
+        figsize=(16, 7.4),
+        gridspec_kw={"height_ratios": [3, 1], "width_ratios": [1.2, 1.2, 1]},
     )
+    ax_w, ax_r, ax_d = axes[0]
     rows = []
-    m = strength.shape[2]
     for j, (label, sel) in enumerate(gs):
         name = label or "all networks"
-        band(axes[0, 0], t, w[sel], f"C{j}", name)
-        for k in (0, m - 1):
-            band(
-                axes[0, 1],
-                t,
-                strength[sel, :, k],
-                f"C{j}",
-                f"{name}: memory {k} (exposure {exposures[k]:g} τ)",
-            )
+        band(ax_w, t, w[sel], f"C{j}", name)
         r = strength[sel, i_wake] / strength[sel, i_day]
         med = np.median(r, axis=0)
         lo, hi = np.percentile(r, 25, axis=0), np.percentile(r, 75, axis=0)
-        axes[0, 2].errorbar(
-            exposures * (1 + 0.04 * j),
+        ax_r.errorbar(
+            exposures * (1 + 0.03 * (j - (len(gs) - 1) / 2)),
             med,
             [med - lo, hi - med],
-            fmt="o",
+            fmt="o-",
+            lw=0.8,
+            ms=4,
             color=f"C{j}",
             label=name,
-            capsize=3,
+            capsize=2,
         )
-        strong = exposures == exposures.max()
-        weak = exposures == exposures.min()
+        rs, rw = r[:, strong].mean(axis=1), r[:, weak].mean(axis=1)
+        d = rs - rw
+        # |d| < 0.001 is float32 rounding (ratios of near-zero strengths)
+        up, down = int((d > 1e-3).sum()), int((d < -1e-3).sum())
+        x = j + np.linspace(-0.15, 0.15, len(d))
+        ax_d.plot(x, d, "o", color=f"C{j}", ms=4, alpha=0.8)
+        ax_d.plot([j - 0.3, j + 0.3], [np.median(d)] * 2, color="k", lw=1.5)
+        ax_d.annotate(
+            f"up {up}\ndown {down}",
+            (j, 1.0),
+            xycoords=("data", "axes fraction"),
+            ha="center",
+            va="top",
+            fontsize=6,
+        )
         rows.append(
             {
                 "group": label or "all",
@@ -232,46 +255,58 @@ def shy_report(view: StoreView):
                 "after day": spread(w[sel, i_day]),
                 "after night": spread(w[sel, i_wake]),
                 "night/start": spread(w[sel, i_wake] / w[sel, 0]),
-                "night/day": spread(w[sel, i_wake] / w[sel, i_day]),
-                "retention strongest": spread(r[:, strong].mean(axis=1)),
-                "retention weakest": spread(r[:, weak].mean(axis=1)),
+                "strength strongest": spread(strength[sel, i_day][:, strong].mean(1)),
+                "weakest": spread(strength[sel, i_day][:, weak].mean(1)),
+                "retention strongest": spread(rs),
+                "retention weakest": spread(rw),
+                "strongest − weakest": spread(d),
+                "up / down": f"{up} / {down}",
             }
         )
     first = np.flatnonzero(gs[0][1])[0]
-    for c in range(2):
-        draw_hypnogram(axes[1, c], t, stage[first])
-        axes[1, c].set_xlabel("time (τ); hypnogram of the first seed")
+    draw_hypnogram(axes[1, 0], t, stage[first])
+    axes[1, 0].set_xlabel("time (τ); hypnogram of the first seed")
+    axes[1, 0].sharex(ax_w)
+    handles, labels = ax_r.get_legend_handles_labels()
+    axes[1, 1].legend(
+        handles,
+        labels,
+        fontsize=7,
+        loc="center",
+        ncol=2,
+        title="groups (one colour in every panel; bands: IQR and range)",
+        title_fontsize=7,
+    )
+    axes[1, 1].axis("off")
     axes[1, 2].axis("off")
-    for c in (0, 1):
-        axes[0, c].axvline(t_day, color="k", lw=0.6, ls=":")
-        axes[0, c].axvline(t_wake, color="k", lw=0.6, ls=":")
-        axes[1, c].sharex(axes[0, c])
-        axes[0, c].legend(fontsize=6)
-    axes[0, 0].set_ylabel("total weight Σ|W| / N")
-    axes[0, 0].set_title("Wake potentiates, NREM downscales", fontsize=9)
-    axes[0, 1].set_ylabel("memory strength ξᵀWξ / |ξ|²")
-    axes[0, 1].set_title("Strongest and weakest memory", fontsize=9)
-    axes[0, 2].axhline(
-        1 - float(_setting_or(view, "delta", 0.18)),
-        color="k",
-        lw=0.6,
-        ls="--",
-        label="1 − δ (no sparing)",
+    ax_w.axvline(t_day, color="k", lw=0.6, ls=":")
+    ax_w.axvline(t_wake, color="k", lw=0.6, ls=":")
+    ax_w.set_ylabel("total weight Σ|W| / N")
+    ax_w.set_title("Wake potentiates, NREM downscales", fontsize=9)
+    delta = float(_setting_or(view, "delta", 0.18))
+    ax_r.axhline(1 - delta, color="k", lw=0.6, ls="--", label="1 − δ (no sparing)")
+    ax_r.set_xscale("log")
+    ax_r.set_xticks(np.unique(exposures), [f"{e:g}" for e in np.unique(exposures)])
+    ax_r.minorticks_off()
+    ax_r.set_xlabel("exposure during the day (τ, log scale)")
+    ax_r.set_ylabel("retention: strength after / before the night")
+    ax_r.set_title("Each memory's retention (median, IQR over seeds)", fontsize=9)
+    ax_d.axhline(0.0, color="k", lw=0.6)
+    ax_d.margins(y=0.15)  # room for the counts above the highest seed
+    ax_d.set_xticks(
+        range(len(gs)), [(lab or "all").replace(", ", "\n") for lab, _ in gs]
     )
-    axes[0, 2].set_xscale("log")
-    axes[0, 2].set_xticks(
-        np.unique(exposures), [f"{e:g}" for e in np.unique(exposures)]
+    ax_d.tick_params(axis="x", labelsize=6)
+    ax_d.set_xlim(-0.6, len(gs) - 0.4)
+    ax_d.set_ylabel("retention of the strongest − of the weakest memory")
+    ax_d.set_title(
+        "Does sparing protect strong memories selectively?\n(dots: seeds, bar: "
+        "median; up: > 0.001, down: < −0.001)",
+        fontsize=9,
     )
-    axes[0, 2].minorticks_off()
-    axes[0, 2].set_xlabel("exposure during the day (τ, log scale)")
-    axes[0, 2].set_ylabel("retention: strength after / before the night")
-    axes[0, 2].set_title(
-        "Each memory's retention over the night (median, IQR)", fontsize=9
-    )
-    axes[0, 2].legend(fontsize=6)
     fig.suptitle(
         "Synaptic homeostasis: Hebbian potentiation in wake, downscaling by 1 − δ "
-        "in N2/N3; dotted: sleep onset and wake-up"
+        "in N2/N3 sparing the largest |W|; dotted: sleep onset and wake-up"
     )
     fig.tight_layout()
     return fig, rows
@@ -286,9 +321,13 @@ def _setting_or(view: StoreView, key: str, default):
 def shy_notes(view: StoreView) -> str:
     return (
         "median (min-max) over seeds. w_total = Σ|W_ij|/N at the start, at sleep "
-        "onset (after day) and at wake-up (after night). retention: a memory's "
-        "strength ξᵀWξ/|ξ|² at wake-up / at sleep onset; strongest / weakest: "
-        "the memories with the longest / shortest exposure."
+        "onset (after day) and at wake-up (after night). strength: ξᵀWξ/|ξ|² at "
+        "sleep onset; retention: strength at wake-up / at sleep onset; "
+        "strongest / weakest: the memories with the longest / shortest exposure "
+        "(the mean of tied ones). strongest − weakest: per seed; without sparing "
+        "every memory keeps exactly 1 − δ, so this is also the selective gain "
+        "of sparing against the unspared night; up / down: seeds where it is "
+        "above 0.001 / below −0.001 (smaller is float32 rounding)."
     )
 
 

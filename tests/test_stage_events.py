@@ -1,0 +1,165 @@
+"""Condition events: jumps on entering a stage of each network's own night,
+inside one vmapped solve (continuous) or scan (discrete), against NumPy
+counts of the entries on the step grid."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+import sleepjax as sj
+from sleepjax import sleep as sl
+from sleepjax.dynamics import RateNetwork
+
+
+def np_stage(rows, t):
+    """Stage of a (stage, start, stop) table at time t; WAKE outside it."""
+    for s, a, b in rows:
+        if a <= t < b:
+            return s
+    return sl.WAKE
+
+
+def np_entries(hyp, into, t0, t1, dt):
+    """Steps (t_{k-1}, t_k] of the grid that enter `into`, by a table lookup."""
+    rows = hyp.table()
+    codes = {sl.stage_code(s) for s in into}
+    ts = t0 + dt * np.arange(round((t1 - t0) / dt) + 1)
+    inside = [np_stage(rows, float(t)) in codes for t in ts]
+    return sum(1 for a, b in zip(inside[:-1], inside[1:], strict=True) if b and not a)
+
+
+def nights(n):
+    """`n` generated nights (90-min cycles, one model time unit per minute)
+    with wake intrusions, so that N2 entries differ between networks."""
+    keys = jr.split(jr.key(3), n)
+    return [sl.generate(k, n_cycles=2, fragmentation=0.05, bout=3.0) for k in keys]
+
+
+def stack(trees):
+    return jax.tree_util.tree_map(lambda *a: jnp.stack(a), *trees)
+
+
+def test_continuous_vmapped_nights_downscale_at_their_own_entries(x64):
+    """Frozen weights; each network downscales by 1 − δ at every N2 entry of
+    its own night: W_final = (1 − δ)^k W0 with k counted in NumPy."""
+    hyps = nights(4)
+    t0, t1, dt = -5.0, np.ceil(max(float(h.end) for h in hyps)) + 5.0, 0.5
+    counts = [np_entries(h, ["N2"], t0, t1, dt) for h in hyps]
+    assert len(set(counts)) > 1, counts  # the nights differ
+    model = sj.Model(RateNetwork(n=3, x0_scale=0.0), None)
+    W0 = jr.normal(jr.key(0), (3, 3))
+
+    def run(hyp):
+        ev = sl.StageEntryEvent(hyp, ["N2"], sl.Downscale(0.18))
+        y0 = model.init(None, W=W0)
+        return sj.simulate(model, y0, t0=t0, t1=t1, dt=dt, events=(ev,)).final.W
+
+    W = np.asarray(jax.jit(jax.vmap(run))(stack(hyps)))
+    for w, k in zip(W, counts, strict=True):
+        np.testing.assert_allclose(w, 0.82**k * np.asarray(W0), rtol=1e-13)
+
+
+def test_continuous_entry_inside_a_step_lands_at_the_step_end(x64):
+    """A boundary at 3.2 with dt = 1 fires at the end of the step (3, 4]: a
+    value saved at the jump's time is the state before it (as for timed
+    events), so 4 shows 1 and 5 shows the jump (a jump at 5 would not)."""
+    hyp = sl.from_table([("WAKE", 3.2), ("N2", 2.0)])
+    model = sj.Model(RateNetwork(n=2, x0_scale=0.0), None)
+    W0 = jnp.ones((2, 2))
+    ev = sl.StageEntryEvent(hyp, ["N2"], sl.Downscale(0.5))
+    exp = sj.Experiment(
+        model,
+        model.init(None, W=W0),
+        t0=0.0,
+        t1=6.0,
+        dt=1.0,
+        save_ts=[3.0, 4.0, 5.0, 6.0],
+        observe=lambda t, y, m: y.W[0, 0],
+        events=(ev,),
+    )
+    np.testing.assert_array_equal(np.asarray(exp.run(None).ys), [1, 1, 0.5, 0.5])
+
+
+def test_multirate_fires_at_the_block_end(x64):
+    """With MultirateEuler(4) and dt = 0.5 the blocks end at 0, 2, 4, …: an
+    entry at 3.2 fires at 4, once (6 shows it; a jump at 6 would not)."""
+    hyp = sl.from_table([("WAKE", 3.2), ("N3", 5.0)])
+    model = sj.Model(RateNetwork(n=2, x0_scale=0.0), None)
+    ev = sl.StageEntryEvent(hyp, ["N3"], sl.Downscale(0.5))
+    exp = sj.Experiment(
+        model,
+        model.init(None, W=jnp.ones((2, 2))),
+        t0=0.0,
+        t1=8.0,
+        dt=0.5,
+        save_ts=[2.0, 4.0, 6.0, 8.0],
+        observe=lambda t, y, m: y.W[0, 0],
+        events=(ev,),
+    )
+    ys = exp.run(None, solver=sj.MultirateEuler(4)).ys
+    np.testing.assert_array_equal(np.asarray(ys), [1, 1, 0.5, 0.5])
+
+
+class Hebb(sj.AbstractMap):
+    """W ← W + η φφᵀ while awake; identity asleep."""
+
+    hyp: sl.Hypnogram
+    phi: jax.Array
+
+    def step(self, t, y, key):
+        wake = (self.hyp.stage_at(t) == sl.WAKE).astype(y.W.dtype)
+        return sj.NetworkState(
+            y.neurons, y.W + 0.01 * wake * jnp.outer(self.phi, self.phi), None, None
+        )
+
+
+def test_discrete_event_equals_on_stage_entry_per_network(x64):
+    """`iterate(events=(StageEntryEvent,))` gives bitwise the final state of
+    the `OnStageEntry` map, for each of several vmapped nights."""
+    hyps = nights(3)
+    phi = jr.normal(jr.key(1), (5,))
+    W0 = jr.normal(jr.key(2), (5, 5))
+    y0 = sj.NetworkState(jnp.zeros(5), W0, None, None)
+    t1 = np.ceil(max(float(h.end) for h in hyps)) + 4.0
+    jump = sl.Downscale(0.18, 0.25)
+
+    def with_event(hyp):
+        ev = sl.StageEntryEvent(hyp, ["N2", "N3"], jump)
+        sim = sj.iterate(Hebb(hyp, phi), y0, t0=0.0, t1=t1, dt=1.0, events=(ev,))
+        return sim.final.W
+
+    def with_map(hyp):
+        m = sl.OnStageEntry(Hebb(hyp, phi), hyp, ["N2", "N3"], jump, dt=1.0)
+        return sj.iterate(m, y0, t0=0.0, t1=t1, dt=1.0).final.W
+
+    a = np.asarray(jax.vmap(with_event)(stack(hyps)))
+    b = np.asarray(jax.vmap(with_map)(stack(hyps)))
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a[0], a[1])  # different nights, different weights
+
+
+def test_generated_starts_never_step_back(x64):
+    """Segment starts are non-decreasing for every key, also where a stage
+    has zero length (no N3 late in the night, full REM deprivation): a
+    start computed as cumsum − length could round back by an ulp."""
+    keys = jr.split(jr.key(0), 500)
+    starts = jax.vmap(lambda k: sl.generate(k, n_cycles=5, n3_suppression=0.5).starts)(
+        keys
+    )
+    assert np.all(np.diff(np.asarray(starts), axis=1) >= 0)
+
+
+def test_stage_entry_event_refuses_bad_input():
+    hyp = sl.from_table([("N2", 1.0)])
+    with pytest.raises(TypeError, match="Hypnogram"):
+        sl.StageEntryEvent([("N2", 1.0)], ["N2"], sl.Downscale(0.1))
+    with pytest.raises(ValueError, match="no stage"):
+        sl.StageEntryEvent(hyp, [], sl.Downscale(0.1))
+    with pytest.raises(TypeError, match="callable"):
+        sl.StageEntryEvent(hyp, ["N2"], 0.5)
+    with pytest.raises(ValueError):
+        sl.StageEntryEvent(hyp, ["N7"], sl.Downscale(0.1))
