@@ -127,7 +127,15 @@ SHRUNK = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(SHRUNK))
+@pytest.mark.parametrize(
+    "name",
+    [
+        "learning",
+        # ~25 s on 2 cores; CI runs the life-cycle protocol in
+        # tests/test_life_cycle.py and a plastic example's report here
+        pytest.param("life_cycle", marks=pytest.mark.slow),
+    ],
+)
 def test_run_plastic_examples_shrunk(tmp_path, capsys, name):
     """The learning and life-cycle examples at a tiny size and horizon: they
     run, draw their figure and write their summary (no science checked here)."""

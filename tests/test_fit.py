@@ -412,6 +412,9 @@ def test_recover_rate_control_rate_and_noise_from_weight_statistics():
     assert err["eta"] < 0.01 and err["noise"] < 0.01, res.summary()
 
 
+@pytest.mark.slow  # ~33 s on 2 cores; CI recovers rule parameters in
+# test_recover_rate_control_rate_and_noise_from_weight_statistics and checks
+# every STDP parameter's gradient in test_gradient_every_rule_every_parameter_…
 def test_recover_asymmetric_stdp_in_learning():
     """Case 1: a_P, a_D, τ_P, τ_D of asymmetric rate STDP from the weights in
     the memory plane and the W statistics during learning (OU input in the
