@@ -142,6 +142,30 @@ def test_discrete_event_equals_on_stage_entry_per_network(x64):
     assert not np.allclose(a[0], a[1])  # different nights, different weights
 
 
+def test_in_stages_puts_two_factor_consolidation_into_a_night(x64):
+    """The sleep parts on another model, unchanged: the two-factor model's
+    supervised consolidation map, stepping only in N2 and N3 of a night
+    (one epoch per time unit), ends where the bare map ends after as many
+    epochs as the night has N2/N3 steps (to rounding: two compiled
+    programs); other stages leave it bitwise unchanged."""
+    from sleepjax.models import two_factor as tf
+
+    opts = tf.TwoFactorOptions(n=24, alpha=5 / 24, f=0.25, z=2)
+    net, y0 = tf.supervised(opts, tf.TwoFactorParams(spread=0.3), jr.key(0))
+    hyp = sl.from_table([("WAKE", 3), ("N2", 4), ("REM", 3), ("N3", 5), ("N1", 2)])
+    rows = hyp.table()
+    nrem = [np_stage(rows, float(t)) in (sl.N2, sl.N3) for t in range(17)]
+    gated = sl.InStages(net, hyp, ["N2", "N3"])
+    ts = np.arange(18.0)
+    sim = sj.iterate(gated, y0, t0=0.0, t1=17.0, dt=1.0, save_ts=ts,
+                     fn=lambda t, y, m: y.syn.u)  # fmt: skip
+    bare = sj.iterate(net, y0, t0=0.0, t1=float(sum(nrem)), dt=1.0)
+    u = np.asarray(sim.ys)
+    for k, on in enumerate(nrem):
+        assert np.array_equal(u[k + 1], u[k]) != on, k  # steps exactly in NREM
+    np.testing.assert_allclose(u[-1], np.asarray(bare.final.syn.u), rtol=1e-13)
+
+
 def test_generated_starts_never_step_back(x64):
     """Segment starts are non-decreasing for every key, also where a stage
     has zero length (no N3 late in the night, full REM deprivation): a

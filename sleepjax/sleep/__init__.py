@@ -31,6 +31,7 @@ from ._shy import DownscaleEvent as DownscaleEvent
 from ._shy import downscale as downscale
 from ._shy import shy_rate as shy_rate
 from ._shy import spared_mask as spared_mask
+from ._stages import InStages as InStages
 from ._stages import OnStageEntry as OnStageEntry
 from ._stages import StageEntryEvent as StageEntryEvent
 from ._stages import StageInput as StageInput

@@ -240,3 +240,48 @@ class OnStageEntry(AbstractMap):
 
     def check_state(self, y):
         self.inner.check_state(y)
+
+
+class InStages(AbstractMap):
+    r"""A discrete map that acts only in chosen stages:
+    $y_{k+1} = F(t_k, y_k)$ if the stage at $t_k$ is in `stages`, else
+    $y_{k+1} = y_k$ (bitwise).
+
+    Puts any discrete model's plasticity epochs into a night, e.g. the
+    two-factor model's consolidation epochs in N2 and N3 only. The inner map
+    sees the model time $t_k$; works with per-network hypnograms under vmap.
+
+    **Arguments:**
+
+    - `inner`: the discrete map.
+    - `hypnogram`: the night.
+    - `stages`: stage names or codes in which `inner` steps.
+    """
+
+    inner: AbstractMap
+    hypnogram: Hypnogram
+    stages: tuple[int, ...] = eqx.field(static=True)
+
+    def __init__(self, inner: AbstractMap, hypnogram: Hypnogram, stages: Sequence):
+        if not isinstance(inner, AbstractMap):
+            raise TypeError(
+                f"InStages: `inner` must be a discrete map (AbstractMap), got "
+                f"{type(inner).__name__}."
+            )
+        if not isinstance(hypnogram, Hypnogram):
+            raise TypeError(
+                f"InStages: `hypnogram` must be a Hypnogram, got "
+                f"{type(hypnogram).__name__}."
+            )
+        self.inner = inner
+        self.hypnogram = hypnogram
+        self.stages = tuple(stage_code(s) for s in stages)
+        if not self.stages:
+            raise ValueError("InStages: `stages` names no stage.")
+
+    def step(self, t, y: PyTree[Array], key: PRNGKeyArray) -> PyTree[Array]:
+        on = self.hypnogram.in_stages(t, self.stages)
+        return jax.lax.cond(on, lambda s: self.inner.step(t, s, key), lambda s: s, y)
+
+    def check_state(self, y):
+        self.inner.check_state(y)
