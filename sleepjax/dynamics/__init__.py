@@ -1,5 +1,7 @@
 """Neural dynamics."""
 
+from ._adaptive import AdaptationState as AdaptationState
+from ._adaptive import AdaptiveRateNetwork as AdaptiveRateNetwork
 from ._base import AbstractDynamics as AbstractDynamics
 from ._binary import BinaryHopfield as BinaryHopfield
 from ._binary import hebbian as hebbian
