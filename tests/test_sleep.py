@@ -25,17 +25,10 @@ from sleepjax.sweep import validate_sweep
 
 sys.path.insert(0, str(Path(__file__).parent))
 from refusal import assert_refused  # noqa: E402
+from sleep_parts import HebbMap, np_stage  # noqa: E402
 
 
 # ------------------------------------------------------------ NumPy lookups
-def np_stage(rows, t):
-    """Stage of a (stage, start, stop) table at time t; WAKE outside it."""
-    for s, a, b in rows:
-        if a <= t < b:
-            return s
-    return sl.WAKE
-
-
 def probe_times(hyp, lo, hi, n=1001):
     """A dense grid plus every segment start, cycle edge and intrusion edge,
     each also one ulp before and after (float32 times)."""
@@ -218,23 +211,12 @@ def test_shy_on_stage_entry_in_a_discrete_map(x64):
     `OnStageEntry`: each entry into N2 downscales once; compared with a
     NumPy transcription of the same sequence."""
 
-    class State(sj.NetworkState):
-        pass
-
-    class Hebb(sj.AbstractMap):
-        hyp: sl.Hypnogram
-        phi: jax.Array
-
-        def step(self, t, y, key):
-            wake = (self.hyp.stage_at(t) == sl.WAKE).astype(y.W.dtype)
-            return sj.NetworkState(
-                y.neurons, y.W + 0.01 * wake * jnp.outer(self.phi, self.phi), None, None
-            )
-
     hyp = sl.from_table([("WAKE", 3), ("N2", 2), ("REM", 2), ("N2", 2), ("WAKE", 1)])
     phi = jr.normal(jr.key(1), (6,))
     W0 = jr.normal(jr.key(2), (6, 6))
-    m = sl.OnStageEntry(Hebb(hyp, phi), hyp, ["N2"], sl.Downscale(0.18, 0.25), dt=1.0)
+    m = sl.OnStageEntry(
+        HebbMap(hyp, phi), hyp, ["N2"], sl.Downscale(0.18, 0.25), dt=1.0
+    )
     y0 = sj.NetworkState(jnp.zeros(6), W0, None, None)
     sim = sj.iterate(
         m,

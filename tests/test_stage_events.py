@@ -4,6 +4,9 @@ counts of the entries on the step grid."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -14,13 +17,8 @@ import sleepjax as sj
 from sleepjax import sleep as sl
 from sleepjax.dynamics import RateNetwork
 
-
-def np_stage(rows, t):
-    """Stage of a (stage, start, stop) table at time t; WAKE outside it."""
-    for s, a, b in rows:
-        if a <= t < b:
-            return s
-    return sl.WAKE
+sys.path.insert(0, str(Path(__file__).parent))
+from sleep_parts import HebbMap, np_stage  # noqa: E402
 
 
 def np_entries(hyp, into, t0, t1, dt):
@@ -104,19 +102,6 @@ def test_multirate_fires_at_the_block_end(x64):
     np.testing.assert_array_equal(np.asarray(ys), [1, 1, 0.5, 0.5])
 
 
-class Hebb(sj.AbstractMap):
-    """W ← W + η φφᵀ while awake; identity asleep."""
-
-    hyp: sl.Hypnogram
-    phi: jax.Array
-
-    def step(self, t, y, key):
-        wake = (self.hyp.stage_at(t) == sl.WAKE).astype(y.W.dtype)
-        return sj.NetworkState(
-            y.neurons, y.W + 0.01 * wake * jnp.outer(self.phi, self.phi), None, None
-        )
-
-
 def test_discrete_event_equals_on_stage_entry_per_network(x64):
     """`iterate(events=(StageEntryEvent,))` gives bitwise the final state of
     the `OnStageEntry` map, for each of several vmapped nights."""
@@ -129,11 +114,11 @@ def test_discrete_event_equals_on_stage_entry_per_network(x64):
 
     def with_event(hyp):
         ev = sl.StageEntryEvent(hyp, ["N2", "N3"], jump)
-        sim = sj.iterate(Hebb(hyp, phi), y0, t0=0.0, t1=t1, dt=1.0, events=(ev,))
+        sim = sj.iterate(HebbMap(hyp, phi), y0, t0=0.0, t1=t1, dt=1.0, events=(ev,))
         return sim.final.W
 
     def with_map(hyp):
-        m = sl.OnStageEntry(Hebb(hyp, phi), hyp, ["N2", "N3"], jump, dt=1.0)
+        m = sl.OnStageEntry(HebbMap(hyp, phi), hyp, ["N2", "N3"], jump, dt=1.0)
         return sj.iterate(m, y0, t0=0.0, t1=t1, dt=1.0).final.W
 
     a = np.asarray(jax.vmap(with_event)(stack(hyps)))
