@@ -6,12 +6,15 @@
   finite, non-zero gradient for every parameter, and the loss decreasing
   over Adam steps on one fixed batch.
 - The linear probe solves its regularised problem: the gradient, written
-  out in NumPy here, vanishes at the fitted weights.
+  out in NumPy here, vanishes at the fitted weights; in float32 it stays
+  finite and accurate at the read-outs' sizes.
 - Training as a map: an `EpochTrainer` epoch equals the same updates made
   by hand, and early stopping freezes the state.
 - The model is registered; bad input is refused.
-- Slow: the consolidation run's decoding accuracy rises above the untrained
-  control (G1).
+
+G1 (decoding accuracy rising well above the untrained control over
+consolidation) is not reproduced at the reduced size, so no test claims it
+(docs/generative.md gives the controls).
 """
 
 from __future__ import annotations
@@ -157,14 +160,30 @@ def test_probe_solves_its_problem(x64):
     p /= p.sum(1, keepdims=True)
     r = p - np.eye(4)[np.asarray(y)]
     grad_w = X.T @ r + np.asarray(w)  # C = 1
-    grad_b = r.sum(0) + 2e-6 * np.asarray(b)
+    grad_b = r.sum(0)  # intercepts unpenalised, fixed by sum(b) = 0
     assert np.abs(grad_w).max() < 1e-8 and np.abs(grad_b).max() < 1e-8
+    assert abs(float(np.sum(b))) < 1e-12
     xt = jr.normal(jr.key(1), (400, 5))
     yt = (xt[:, 0] > 0).astype(jnp.int32) + 2 * (xt[:, 1] > 0)
     assert float(probe_accuracy(x, y, xt, yt, 4)) > 0.85
     # a label unrelated to the features: chance
     yr = jr.randint(jr.key(2), (400,), 0, 4)
     assert float(probe_accuracy(x, y, xt, yr, 4)) < 0.35
+
+
+def test_probe_is_finite_in_float32():
+    # the read-outs run in float32: 500 items of 32 small features (the scale
+    # of a freshly initialised dreaming encoder's latents). A probe whose
+    # Newton solve fails returns NaN (before the fix: NaN weights, every
+    # prediction class 0, a chance-level 0.23-0.25 that looked like a result)
+    for seed in range(3):
+        x = jr.normal(jr.key(seed), (1000, 32))
+        y = (x[:, 0] > 0).astype(jnp.int32) + 2 * (x[:, 1] > 0)
+        x = 3e-4 * x
+        acc = float(probe_accuracy(x[:500], y[:500], x[500:], y[500:], 4))
+        assert acc > 0.85, (seed, acc)
+    w, b = logistic_fit(standardise(x[:500])[0], y[:500], 4)
+    assert np.all(np.isfinite(np.asarray(w))) and np.all(np.isfinite(np.asarray(b)))
 
 
 def test_registered_and_bad_input_refused():

@@ -66,12 +66,12 @@ def test_each_class_is_drawn_where_its_label_says(shape, size):
     lab = dict(
         shape=shape, object_hue=3, wall_hue=7, floor_hue=1, scale=7, orientation=7
     )
-    lab.update(x=1, y=1)  # centre (0.44, 0.4533...), half-size 0.2, angle 0
+    lab.update(x=1, y=1)  # centre (0.4867, 0.5267), half-size 0.3, angle 0
     labels = {k: jnp.array([v]) for k, v in lab.items()}
     img = np.asarray(render(labels, size))[0]
-    cx = 0.32 + 0.36 * 1 / 3
-    cy = 0.34 + 0.32 * 1 / 3
-    s = 0.20
+    cx = 0.46 + 0.08 * 1 / 3
+    cy = 0.50 + 0.08 * 1 / 3
+    s = 0.30
     px_size = 1.0 / size
     u = (np.arange(size) + 0.5) / size
     qx, qy = np.meshgrid(u, u)

@@ -7,14 +7,22 @@ factors (levels in `FACTORS`):
 |---|---|---|
 | `shape` | 4 | square, triangle, pill (stadium), cross (`SHAPES`) |
 | `object_hue`, `wall_hue`, `floor_hue` | 10 each | hue $h = k/10$ of each part |
-| `scale` | 8 | half-size $s$ of the object, 0.10 … 0.20 of the image side |
+| `scale` | 8 | half-size $s$ of the object, 0.18 … 0.30 of the image side |
 | `orientation` | 15 | rotation $\theta$, −30° … 30° |
-| `x`, `y` | 4 each | centre, x 0.32 … 0.68, y 0.34 … 0.66 of the side |
+| `x`, `y` | 4 each | centre, x 0.46 … 0.54, y 0.50 … 0.58 of the side |
 
 so there are $N = 4\cdot10^3\cdot8\cdot15\cdot4\cdot4 = 7\,680\,000$ distinct
 images (the factor ranges keep every object inside the frame, and no shape
 looks the same at two of its orientations: the range is 60° and the
 shapes' symmetries are at least 120° (triangle), 180° (pill) or 90°).
+
+As in Shapes3D, the object is large and near the middle of the floor: it
+covers 14 % of the image on average (4–36 %; squares most, triangles
+least), and its centre moves by at most ±0.04 of the side. (Smaller objects
+anywhere in the frame, covering 6 % on average, left the shape nearly
+unreadable from the pixels of a few hundred images: a linear read-out on
+their first 50 principal components scored 0.31 against 0.54 now, chance
+0.25.)
 
 **Rendering.** Pixel centres $q \in [0, 1]^2$ ($y$ down). The wall fills
 $y < 0.62$, the floor below, darkened towards the horizon. The object's
@@ -66,10 +74,10 @@ HORIZON = 0.62
 _BITS = 24  # Feistel domain 2**24 >= N_COMBINATIONS
 _HALF = _BITS // 2
 _ROUNDS = 4
-_SCALE = (0.10, 0.20)
+_SCALE = (0.18, 0.30)
 _ANGLE = (-30.0, 30.0)
-_X = (0.32, 0.68)
-_Y = (0.34, 0.66)
+_X = (0.46, 0.54)
+_Y = (0.50, 0.58)
 
 Labels = dict[str, Int[Array, " n"]]
 Images = Float[Array, "n size size 3"]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-
-from ...plot import spread
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["REPORTS"]
 
@@ -31,17 +30,23 @@ def consolidation_report(view):
     acc = view.var("decoding_accuracy")[ok]
     fig = plt.figure(figsize=(13, 7.5))
     ax = fig.add_subplot(2, 3, 1)
-    for a in acc:
-        ax.plot(t, a, "o-", ms=3, color="C0", alpha=0.8)
+    for j, a in enumerate(acc):
+        ax.plot(t, a, "o-", ms=3, color="C0", alpha=0.8, label=None if j else "run")
+        ax.plot(t[0], a[0], "ks", ms=6, label=None if j else "untrained VAE (control)")
     ax.axhline(0.25, color="k", ls=":", lw=1, label="chance (4 shapes)")
+    for y in (0.38, 0.83):
+        ax.axhline(y, color="0.6", ls="--", lw=1)
+    ax.plot([], [], "--", color="0.6", label="Spens & Burgess (Shapes3D): 0.38 → 0.83")
     ax.set(xlabel="epoch of training on replays", ylabel="decoding accuracy (shape)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(0, 1)
     ax.set_title("semantic decoding of the VAE's latent means", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="lower right")
     ax = fig.add_subplot(2, 3, 2)
     for a in view.var("heldout_error")[ok]:
         ax.plot(t, a, "o-", ms=3, color="C1")
     ax.set(xlabel="epoch", ylabel="mean |x − x̂| (held-out images)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("reconstruction of new images", fontsize=9)
     ax = fig.add_subplot(2, 3, 3)
     names = [
@@ -53,6 +58,7 @@ def consolidation_report(view):
     for name, label, c, ls in names:
         ax.plot(t, np.median(view.var(name)[ok], axis=0), ls, color=c, label=label)
     ax.set(xlabel="epoch", ylabel="mean |x − recall| per element")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("recall of corrupted items: basic vs extended model", fontsize=9)
     ax.legend(fontsize=7)
     first = int(np.flatnonzero(ok)[0]) if ok.any() else 0
@@ -60,11 +66,14 @@ def consolidation_report(view):
     _grid(
         ax,
         view.var("recall_grid")[first, -1],
-        ["stored", "½ occluded cue", "retrieved", "noise", "replay"],
+        ["stored", "cue", "retrieved", "noise", "replay"],
     )
     cov = view.var("replay_coverage")[first, -1]
+    m = view.setting("model", "n_stored")
     ax.set_title(
-        f"hippocampus: one-shot recall and replay (coverage {cov:.0f})", fontsize=9
+        "hippocampus: cue = stored image, right half unknown (grey);\n"
+        f"replay = retrieval from noise (reaches {cov:.0f} of {m} stored)",
+        fontsize=9,
     )
     ax = fig.add_subplot(2, 3, (5, 6))
     _grid(
@@ -73,7 +82,10 @@ def consolidation_report(view):
         ["original", "noisy", "basic", "extended", "occluded", "basic", "extended"],
     )
     ax.set_title(
-        "after consolidation: basic (VAE) vs extended (VAE + stored detail)", fontsize=9
+        "after consolidation: noisy = some elements dropped, occluded = right half "
+        "hidden;\nbasic = VAE reconstruction, extended = VAE + detail stored in "
+        "the hippocampus",
+        fontsize=9,
     )
     fig.tight_layout()
     rows = []
@@ -151,57 +163,96 @@ def recall_report(view):
     return fig, rows
 
 
+def _mean_sd(x) -> str:
+    """`mean ± sd (n)` of the finite values (sample standard deviation)."""
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return "-"
+    sd = np.std(x, ddof=1) if x.size > 1 else 0.0
+    return f"{np.mean(x):.3f} ± {sd:.3f}"
+
+
+def _condition(g) -> str:
+    if all(v == "True" for v in g):
+        return "full"
+    off = [n for n, v in zip(("wake", "NREM", "REM"), g, strict=True) if v != "True"]
+    return ", ".join(f"no {n}" for n in off)
+
+
 def dreaming_report(view):
     ok = view.ok
+    t = view.time
     keys = [view.label(f"model.{k}").astype(str) for k in ("wake", "nrem", "rem")]
     groups = {}
     for i in np.flatnonzero(ok):
         groups.setdefault(tuple(k[i] for k in keys), []).append(i)
     sep, occ = view.var("linear_separability"), view.var("occlusion_robustness")
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    rows = []
-    names = []
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    rows, names = [], []
     for j, (g, idx) in enumerate(groups.items()):
-        name = (
-            "full"
-            if all(v == "True" for v in g)
-            else ", ".join(
-                f"no {n}"
-                for n, v in zip(("wake", "NREM", "REM"), g, strict=True)
-                if v != "True"
-            )
-        )
+        name = _condition(g)
         names.append(name)
-        for ax, v in zip(axes, (sep, occ), strict=True):
-            ax.bar(j, np.mean(v[idx, -1]), color=f"C{j}", alpha=0.7)
-            ax.plot([j] * len(idx), v[idx, -1], "k.", ms=5)
+        c = f"C{j}"
+        for i in idx:
+            axes[0].plot(t, sep[i], "-", color=c, lw=0.8, alpha=0.5)
+        axes[0].plot(t, np.mean(sep[idx], axis=0), "o-", ms=3, color=c, label=name)
+        for ax, v in zip(axes[1:], (sep, occ), strict=True):
+            ax.bar(j, np.mean(v[idx, -1]), color=c, alpha=0.7)
+            ax.plot([j] * len(idx), v[idx, -1], "k.", ms=6)
+            ax.plot([j - 0.4, j + 0.4], [np.mean(v[idx, 0])] * 2, "k--", lw=1)
         rows.append(
             {
                 "condition": name,
                 "seeds": len(idx),
-                "linear separability": spread(sep[idx, -1]),
-                "occlusion robustness": spread(occ[idx, -1]),
-                "separability at epoch 0": spread(sep[idx, 0]),
+                "linear separability": _mean_sd(sep[idx, -1]),
+                "occlusion robustness": _mean_sd(occ[idx, -1]),
+                "separability, untrained": _mean_sd(sep[idx, 0]),
+                "occlusion, untrained": _mean_sd(occ[idx, 0]),
             }
         )
+    ax = axes[0]
+    ax.axhline(0.25, color="k", ls=":", lw=1, label="chance (4 shapes)")
+    ax.set(xlabel="training epoch", ylabel="linear read-out accuracy (shape)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(0, 1)
+    ax.set_title("linear separability of the latents during training", fontsize=9)
+    ax.legend(fontsize=7)
+    epochs = int(round(t[-1])) if t is not None and len(t) else 0
     for ax, title in zip(
-        axes,
-        ("linear separability (clean)", "read-out of occluded images"),
+        axes[1:],
+        (
+            "linear separability (clean images)",
+            "read-out of tile-occluded images",
+        ),
         strict=True,
     ):
         ax.set_xticks(range(len(names)), names)
         ax.axhline(0.25, color="k", ls=":", lw=1)
         ax.set_ylim(0, 1)
-        ax.set_title(title + " after training (dots: seeds)", fontsize=9)
+        ax.set_ylabel("accuracy after training (shape)")
+        ax.set_title(
+            f"{title} after {epochs} epochs\nbars: mean; dots: seeds; "
+            "dashes: untrained; dotted: chance",
+            fontsize=9,
+        )
+    fig.suptitle(
+        "Perturbed and adversarial dreaming (Deperrois et al. 2022): expected, "
+        "no REM lowers separability and no NREM lowers the occluded read-out",
+        fontsize=10,
+    )
     fig.tight_layout()
     return fig, rows
 
 
 def dreaming_notes(view):
     return (
-        "Median (range) over seeds of a logistic-regression read-out of the shape "
-        "(chance 0.25). Deperrois et al.: removing REM lowers linear separability, "
-        "removing NREM lowers robustness to occlusion."
+        "Mean ± standard deviation over seeds of a logistic-regression read-out "
+        "of the shape from the encoder's latents (chance 0.25), after the last "
+        "epoch and before training (untrained). Occlusion robustness: the same "
+        "read-out, fitted on clean latents, tested on tile-occluded images. "
+        "Deperrois et al.: removing REM lowers linear separability, removing "
+        "NREM lowers robustness to occlusion."
     )
 
 
