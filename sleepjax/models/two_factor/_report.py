@@ -115,8 +115,11 @@ def night_report(view: StoreView):
         )
     for a in (ax[0], ax[1], ax[2], ax[3], ax[5]):
         a.set_xscale("log")
-        a.axvspan(np.nanmin(tt), wake, color="moccasin", alpha=0.4, lw=0)
-        a.set_xlabel("epoch (shaded: wake)")
+        if np.nanmin(tt) < wake:
+            a.axvspan(np.nanmin(tt), wake, color="moccasin", alpha=0.4, lw=0)
+            a.set_xlabel("epoch (shaded: wake)")
+        else:  # the first save is the end of wake
+            a.set_xlabel(f"epoch (sleep starts after {wake:g} wake epochs)")
         a.legend(fontsize=7)
     ax[0].set_yscale("log")
     ax[0].set_ylabel("connection density (w > 1e-10)")
@@ -152,8 +155,8 @@ def night_report(view: StoreView):
 
 def night_notes(view: StoreView) -> str:
     return (
-        f"Wake: {_wake(view)} epochs of one-shot Hebbian encoding with k-WTA. Sleep "
-        "starts at the save marked by the end of the shaded band; values 'a -> b' "
+        f"Wake: {_wake(view)} epochs of one-shot Hebbian encoding with k-WTA; sleep "
+        "starts at the first save after them. Values 'a -> b' "
         "are medians over networks at the start and at the end of sleep. SNR: "
         "neural = kappa/sqrt(f(1-f)), synaptic = margin over the field's std under "
         "noise <u> on factor 1. Pruned by strength: among synapses alive at the "
