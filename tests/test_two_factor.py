@@ -415,7 +415,9 @@ def margins_of(net, y):
     X = np.asarray(net.X, float)
     W, th = np.asarray(y.syn.weights, float), np.asarray(y.theta, float)
     g = (2 * X - 1) * (W @ X - th[:, None])
-    return g.min(1) / np.linalg.norm(W, axis=1), (W > 1e-10).mean(1)
+    norm = np.linalg.norm(W, axis=1)  # 0 for a neuron with every synapse pruned
+    kappa = np.divide(g.min(1), norm, out=np.full(norm.shape, np.nan), where=norm > 0)
+    return kappa, (W > 1e-10).mean(1)
 
 
 def check_z1(n, load, epochs):
