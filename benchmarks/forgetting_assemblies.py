@@ -3,7 +3,10 @@ script (not a timing) for example 4 of the sleep issue.
 
 The `forgetting` protocol reduces González et al. (2020) to dense ±1 patterns
 and does not replay S1 in order during N3 (benchmarks/RESULTS.md). This script
-keeps the paper's structure instead: five groups A–E of `m` neurons; S1 =
+is the prototype of the `forgetting_assemblies` protocol, kept because it
+varies what the protocol fixes (all-to-all or sparse synapses, bias spread,
+learning rate; hard clipping of W, white noise on x, rest state x = 0). It
+keeps the paper's structure: five groups A–E of `m` neurons; S1 =
 ABCDE; S1* = EDCBA on the same neurons (the paper's interference case), each
 trained for the same time; then an N3 night of noise-driven activity with
 STDP at gain 0.75, against the same night without plasticity (paired seeds).
@@ -42,6 +45,8 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
+from sleepjax.analysis import replay_transitions
+
 
 def build(a):
     G, m = 5, a.m
@@ -51,21 +56,21 @@ def build(a):
     )
     off = 1.0 - jnp.eye(N)
 
-    def step(c, inp, eta, sig, key):
+    def step(c, inp, eta, sig, key, mask, b):
         x, W, y = c
         r = jnp.clip(jnp.tanh(x), 0.0, None)
-        dx = -x + W @ r - a.w_inh * jnp.mean(r) + a.bias + inp
+        dx = -x + W @ r - a.w_inh * jnp.mean(r) + b + inp
         x = x + a.dt * dx + jnp.sqrt(a.dt) * sig * jr.normal(key, x.shape)
         dW = jnp.outer(r, y) - jnp.outer(y, r)
-        W = jnp.clip(W + a.dt * eta * dW * off, 0.0, a.w_max)
+        W = jnp.clip(W + a.dt * eta * dW * mask, 0.0, a.w_max)
         y = y + a.dt * (r - y) / a.tau_s
         return (x, W, y)
 
-    def run(c, inputs, eta, sig, key):
+    def run(c, inputs, eta, sig, key, mask, b):
         keys = jr.split(key, inputs.shape[0])
 
         def f(c, ik):
-            c = step(c, ik[0], eta, sig, ik[1])
+            c = step(c, ik[0], eta, sig, ik[1], mask, b)
             return c, onehot @ jnp.clip(jnp.tanh(c[0]), 0.0, None) / m
 
         return jax.lax.scan(f, c, (inputs, keys))
@@ -82,11 +87,11 @@ def build(a):
     n_test, n_cue = int(round(30.0 / a.dt)), int(round(a.cue / a.dt))
     n_night = int(round(a.night / a.dt))
 
-    def score(W, order):
+    def score(W, order, mask, b):
         o = jnp.array(order)
         inp = jnp.zeros((n_test, N)).at[:n_cue].set(a.drive * onehot[o[0]])
         z = jnp.zeros(N)
-        _, gm = run((z, W, z), inp, 0.0, 0.0, jr.key(0))
+        _, gm = run((z, W, z), inp, 0.0, 0.0, jr.key(0), mask, b)
         pk, mx = jnp.argmax(gm, 0), jnp.max(gm, 0)
         ok = (pk[o[1:]] > pk[o[:-1]]) & (mx[o[1:]] > 0.2) & (mx[o[:-1]] > 0.2)
         return ok.mean()
@@ -94,33 +99,30 @@ def build(a):
     def weights(W):
         Wg = onehot @ W @ onehot.T / m / m
         k = jnp.arange(G - 1)
-        return jnp.stack([Wg[k + 1, k].mean(), Wg[k, k + 1].mean()])
+        far = jnp.abs(jnp.arange(G)[:, None] - jnp.arange(G)[None, :]) >= 2
+        return jnp.stack(
+            [Wg[k + 1, k].mean(), Wg[k, k + 1].mean(), (Wg * far).sum() / far.sum()]
+        )
 
     def one(key):
-        kw, k1, k2, k3 = jr.split(key, 4)
+        kw, k1, k2, k3, km, kb = jr.split(key, 6)
         z = jnp.zeros(N)
-        W0 = a.w0 * jr.uniform(kw, (N, N)) * off
-        c1, _ = run((z, W0, z), in1, a.eta, 0.0, k1)
-        c2, _ = run(c1, in2, a.eta, 0.0, k2)
-        cs, gm = run(c2, jnp.zeros((n_night, N)), a.eta * a.gain, a.sigma, k3)
-        cc, _ = run(c2, jnp.zeros((n_night, N)), 0.0, a.sigma, k3)
+        mask = off * (jr.uniform(km, (N, N)) < a.p_conn)
+        b = a.bias + a.bias_sd * jr.normal(kb, (N,))
+        W0 = a.w0 * jr.uniform(kw, (N, N)) * mask
+        c1, _ = run((z, W0, z), in1, a.eta, 0.0, k1, mask, b)
+        c2, _ = run(c1, in2, a.eta, 0.0, k2, mask, b)
+        night = jnp.zeros((n_night, N))
+        cs, gm = run(c2, night, a.eta * a.gain, a.sigma, k3, mask, b)
+        cc, _ = run(c2, night, 0.0, a.sigma, k3, mask, b)
         Ws = (c1[1], c2[1], cs[1], cc[1])  # after S1, after S1*, sleep, control
         return (
             jnp.stack([weights(W) for W in Ws]),
-            jnp.stack([jnp.stack([score(W, s1), score(W, s1s)]) for W in Ws]),
+            jnp.array([[score(W, o, mask, b) for o in (s1, s1s)] for W in Ws]),
             gm[:: int(round(0.5 / a.dt))],
         )
 
     return jax.jit(jax.vmap(one))
-
-
-def transitions(gm):
-    dom = np.where(gm.max(1) > 0.2, gm.argmax(1), -1)
-    ep = [g for i, g in enumerate(dom) if g >= 0 and (i == 0 or dom[i - 1] != g)]
-    tr = list(zip(ep[:-1], ep[1:], strict=False))
-    f = sum(b == x + 1 for x, b in tr)
-    r = sum(b == x - 1 for x, b in tr)
-    return f, r, len(tr) - f - r
 
 
 def main():
@@ -135,6 +137,8 @@ def main():
     add("--rest", type=float, default=20.0)
     add("--repeats", type=int, default=10, help="presentations of each sequence")
     add("--bias", type=float, default=-0.3)
+    add("--bias-sd", type=float, default=0.0, help="per-neuron bias spread")
+    add("--p-conn", type=float, default=1.0, help="connection probability")
     add("--w-inh", type=float, default=3.0, help="global inhibition w_I")
     add("--w0", type=float, default=0.02, help="initial W ~ U(0, w0)")
     add("--w-max", type=float, default=0.6)
@@ -151,14 +155,14 @@ def main():
     wall = time.perf_counter() - t0
     print(vars(a))
     names = ("after S1", "after S1*", "N3 STDP", "N3 control")
-    print("| state | S1 weight | S1* weight | S1 recall | S1* recall |")
-    print("|---|---|---|---|---|")
+    print("| state | S1 weight | S1* weight | other | S1 recall | S1* recall |")
+    print("|---|---|---|---|---|---|")
 
     def cell(v, f):
         return f"{np.median(v):{f}} ({v.min():{f}}-{v.max():{f}})"
 
     for i, nm in enumerate(names):
-        cells = [cell(w[:, i, j], ".3f") for j in (0, 1)]
+        cells = [cell(w[:, i, j], ".3f") for j in (0, 1, 2)]
         cells += [cell(s[:, i, j], ".2f") for j in (0, 1)]
         print(f"| {nm} | " + " | ".join(cells) + " |")
     for j, nm in enumerate(("S1", "S1*")):
@@ -169,7 +173,9 @@ def main():
             f"({d.min():+.4f} to {d.max():+.4f}), up {int((d > 0).sum())}/{len(d)}; "
             f"recall up {int((ds > 0).sum())}, down {int((ds < 0).sum())}"
         )
-    tr = np.array([transitions(g) for g in gm])
+    orders = jnp.array([list(range(5)), list(range(5))[::-1]])
+    tr = np.array(jax.vmap(lambda g: replay_transitions(g, orders))(jnp.asarray(gm)))
+    tr[:, 2] -= tr[:, 0] + tr[:, 1]  # total → other
     print(
         "night replay transitions per network (median): S1-forward "
         f"{np.median(tr[:, 0]):.0f}, S1*-forward {np.median(tr[:, 1]):.0f}, other "

@@ -15,6 +15,8 @@ from ._hopfield import PolynomialLagrangian as PolynomialLagrangian
 from ._hopfield import QuadraticLagrangian as QuadraticLagrangian
 from ._hopfield import ReducedHopfield as ReducedHopfield
 from ._hopfield import TwoLayerHopfield as TwoLayerHopfield
+from ._inhibited import InhibitedRateNetwork as InhibitedRateNetwork
+from ._inhibited import rectified_tanh as rectified_tanh
 from ._memory import ModernHopfieldMemory as ModernHopfieldMemory
 from ._memory import RetrievalMap as RetrievalMap
 from ._memory import converge as converge

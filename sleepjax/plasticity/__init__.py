@@ -1,6 +1,7 @@
 """Plasticity rules and rule combinators."""
 
 from ._base import AbstractRule as AbstractRule
+from ._combinators import Bounded as Bounded
 from ._combinators import Gain as Gain
 from ._combinators import Masked as Masked
 from ._combinators import SumRule as SumRule

@@ -1,11 +1,12 @@
-"""Rule combinators: sums, time-dependent gains and connectivity masks."""
+"""Rule combinators: sums, time-dependent gains, connectivity masks and
+weight bounds."""
 
 from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
 
-from .._errors import as_param
+from .._errors import as_param, is_concrete
 from .._schedule import AbstractSchedule, as_schedule
 from .._state import Activity
 from .._types import Weights
@@ -96,3 +97,47 @@ class Masked(AbstractRule):
     def drift(self, t, act: Activity, W: Weights, state):
         d, ds = self.rule.drift(t, act, W, state)
         return self.mask * d, ds
+
+
+class Bounded(AbstractRule):
+    r"""A rule whose weights stay in $[w_{lo}, w_{hi}]$: the drift is
+    projected onto the box, so a weight at a bound receives no change that
+    would move it further out:
+
+    $$\Delta_{ij} = \begin{cases} 0 & W_{ij} \ge w_{hi},\ \Delta^{\text{rule}}_{ij} > 0
+      \ \text{or}\ W_{ij} \le w_{lo},\ \Delta^{\text{rule}}_{ij} < 0 \\
+      \Delta^{\text{rule}}_{ij} & \text{otherwise.} \end{cases}$$
+
+    (Hard bounds as a continuous-time dynamics; a fixed step can pass a bound
+    by at most one step's change before the projection holds it.)
+
+    **Arguments:**
+
+    - `rule`: the wrapped rule.
+    - `lo`, `hi`: the bounds (weight units), scalars or arrays of W's shape,
+      `lo <= hi`. Default 0 and +inf.
+    """
+
+    rule: AbstractRule
+    lo: Weights = eqx.field(converter=lambda v: as_param(v, "lo"), default=0.0)
+    hi: Weights = eqx.field(converter=lambda v: as_param(v, "hi"), default=jnp.inf)
+
+    def __check_init__(self):
+        if not isinstance(self.rule, AbstractRule):
+            raise TypeError(
+                f"Bounded: `rule` is {type(self.rule).__name__}, not a plasticity rule."
+            )
+        if not (is_concrete(self.lo) and is_concrete(self.hi)):
+            return
+        if bool(jnp.any(jnp.isnan(self.lo))) or bool(jnp.any(jnp.isnan(self.hi))):
+            raise ValueError("Bounded: `lo` and `hi` must not be NaN.")
+        if bool(jnp.any(self.lo > self.hi)):
+            raise ValueError("Bounded: needs lo <= hi.")
+
+    def init(self, n: int, dtype):
+        return self.rule.init(n, dtype)
+
+    def drift(self, t, act: Activity, W: Weights, state):
+        d, ds = self.rule.drift(t, act, W, state)
+        out = ((W >= self.hi) & (d > 0)) | ((W <= self.lo) & (d < 0))
+        return jnp.where(out, 0.0, d), ds

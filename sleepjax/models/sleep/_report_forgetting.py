@@ -1,5 +1,6 @@
-"""Figure and table of the catastrophic-forgetting protocol: recall of S1
-and S2 after S1, after S2 (before sleep) and after the N3 night."""
+"""Figures and tables of the catastrophic-forgetting protocols: recall of the
+first and the second sequence after the first, after the second (before
+sleep) and after the N3 night."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ import numpy as np
 from ...plot import StoreView, spread
 from ._forgetting import layout
 from ._report import draw_hypnogram, groups
-
-MOMENTS = ("after S1", "after S2", "after sleep")
 
 
 def moments(view: StoreView) -> tuple[float, float, float]:
@@ -44,9 +43,37 @@ def forgetting_report(view: StoreView):
     over seeds), the three moments marked; right: recall (fraction of
     transitions) at the three moments, each seed a thin line. Bottom: the
     hypnogram of the first network."""
+    return _report(
+        view,
+        curve="margin",
+        labels=("S1", "S2"),
+        ylabel="recall margin (> 0: next element recalled)",
+        seqs=("S1", "S2"),
+        title="Catastrophic forgetting and sleep: S1, then an overlapping S2, "
+        "then an N3 night of spontaneous activity with STDP",
+    )
+
+
+def assemblies_report(view: StoreView):
+    """As `forgetting_report` for `forgetting_assemblies`: top, the chain
+    weights along S1, along S1* and between non-neighbouring groups against
+    time; right, cued recall of S1 and S1* at the three moments."""
+    return _report(
+        view,
+        curve="chain",
+        labels=("S1: A→B→C…", "S1*: …C→B→A", "background"),
+        ylabel="mean weight from each group to the next",
+        seqs=("S1", "S1*"),
+        title="Catastrophic forgetting and sleep with assemblies: S1, then S1* "
+        "(reversed, same neurons), then an N3 night with STDP",
+    )
+
+
+def _report(view: StoreView, *, curve, labels, ylabel, seqs, title):
+    moments_ = (f"after {seqs[0]}", f"after {seqs[1]}", "after sleep")
     t, ok = view.time, view.ok
-    margin, stage = view.var("margin"), view.var("sleep_stage")
-    rec, mar = at_moments(view, "recall"), at_moments(view, "margin")
+    y_all, stage = view.var(curve), view.var("sleep_stage")
+    rec, mar = at_moments(view, "recall"), at_moments(view, curve)
     gs = [(lab, mask & ok) for lab, mask in groups(view) if (mask & ok).any()]
     fig, axes = plt.subplots(
         2,
@@ -59,8 +86,8 @@ def forgetting_report(view: StoreView):
     marks = moments(view)
     for j, (label, sel) in enumerate(gs):
         ax, hx = axes[0, j], axes[1, j]
-        for s, name in enumerate(("S1", "S2")):
-            y = margin[sel, :, s]
+        for s, name in enumerate(labels):
+            y = y_all[sel, :, s]
             q25, q50, q75 = np.percentile(y, [25, 50, 75], axis=0)
             ax.plot(t, q50, color=f"C{s}", lw=1.5, label=f"{name} (median)")
             ax.fill_between(t, q25, q75, color=f"C{s}", alpha=0.3, lw=0)
@@ -69,12 +96,12 @@ def forgetting_report(view: StoreView):
             ax.axvline(m, color="k", lw=0.6, ls=":")
         ax.axhline(0.0, color="0.4", lw=0.6)
         ax.set_title(label or "all networks", fontsize=9)
-        ax.set_ylabel("recall margin (> 0: next element recalled)")
+        ax.set_ylabel(ylabel)
         ax.legend(fontsize=7, loc="lower left")
         draw_hypnogram(hx, t, stage[np.flatnonzero(sel)[0]])
-        hx.set_xlabel("time (τ): train S1 | train S2 | N3 night")
+        hx.set_xlabel(f"time (τ): train {seqs[0]} | train {seqs[1]} | N3 night")
         hx.sharex(ax)
-        for s, name in enumerate(("S1", "S2")):
+        for s, name in enumerate(seqs):
             x = np.arange(3) + 0.06 * (2 * j - len(gs) + 1) + 4 * s
             axes[0, -1].plot(x, rec[sel, :, s].T, color=f"C{j + 2}", lw=0.5, alpha=0.4)
             axes[0, -1].plot(
@@ -90,18 +117,18 @@ def forgetting_report(view: StoreView):
                 "sequence": name,
                 "networks": int(sel.sum()),
             }
-            for k, mom in enumerate(MOMENTS):
+            for k, mom in enumerate(moments_):
                 row[f"recall {mom}"] = spread(rec[sel, k, s])
-            for k, mom in enumerate(MOMENTS):
-                row[f"margin {mom}"] = spread(mar[sel, k, s])
+            for k, mom in enumerate(moments_):
+                row[f"{curve} {mom}"] = spread(mar[sel, k, s])
             d = mar[sel, 2, s] - mar[sel, 1, s]
-            row["sleep − before, margin"] = spread(d)
+            row[f"sleep − before, {curve}"] = spread(d)
             row["up / down"] = f"{int((d > 0).sum())} / {int((d < 0).sum())}"
             rows.append(row)
     ax = axes[0, -1]
     ax.set_xticks(
         list(range(3)) + list(range(4, 7)),
-        [f"S1\n{m}" for m in MOMENTS] + [f"S2\n{m}" for m in MOMENTS],
+        [f"{q}\n{m}" for q in seqs for m in moments_],
         fontsize=7,
     )
     ax.set_ylim(-0.05, 1.05)
@@ -109,10 +136,7 @@ def forgetting_report(view: StoreView):
     ax.set_title("Recall at the three moments (thick: median; thin: seeds)", fontsize=9)
     ax.legend(fontsize=7)
     axes[1, -1].axis("off")
-    fig.suptitle(
-        "Catastrophic forgetting and sleep: S1, then an overlapping S2, then an "
-        "N3 night of spontaneous activity with STDP"
-    )
+    fig.suptitle(title)
     fig.tight_layout()
     return fig, rows
 
@@ -124,4 +148,16 @@ def forgetting_notes(view: StoreView) -> str:
         "all elements of both sequences); margin: cos with the next element − "
         "the largest cos with any other; after sleep = at the end of the N3 "
         "night; up / down: seeds whose margin rose / fell over the night."
+    )
+
+
+def assemblies_notes(view: StoreView) -> str:
+    return (
+        "median (min-max) over seeds. recall: cue the sequence's first group, "
+        "run 30 τ without noise or plasticity; the fraction of consecutive "
+        "group pairs whose mean rates peak (> 0.2) in order. chain: the mean "
+        "weight from each group to the next along the sequence. after S1 / "
+        "S1*: at the end of S1's / S1*'s training; after sleep = at the end of "
+        "the N3 night; up / down: seeds whose chain weight rose / fell over the "
+        "night."
     )
