@@ -48,3 +48,13 @@ def assert_refused(raw: dict, match: str, tmp_path, capsys) -> None:
     assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 2
     assert re.search(match, capsys.readouterr().err)
     assert not out.exists()
+
+
+def assert_setting_refused(
+    base: dict, section: str, key: str, value, match: str, tmp_path, capsys
+) -> None:
+    """`base` with `[section] key = value` is refused (`assert_refused`);
+    `base` itself is left unchanged."""
+    raw = {s: dict(v) for s, v in base.items()}
+    raw[section][key] = value
+    assert_refused(raw, match, tmp_path, capsys)

@@ -26,9 +26,16 @@ import jax.random as jr
 import jax.tree_util as jtu
 import numpy as np
 import pytest
+from scipy.optimize import minimize
 
 import sleepjax as sj
-from sleepjax.analysis import logistic_fit, probe_accuracy, standardise
+from sleepjax.analysis import (
+    logistic_fit,
+    probe_accuracy,
+    standardise,
+    svm_dual,
+    svm_probe_accuracy,
+)
 from sleepjax.config import ConfigError, parse
 from sleepjax.data.shapes import shapes
 from sleepjax.nets import Conv, ConvTranspose, ConvVAE, EpochTrainer, VAEObjective
@@ -184,6 +191,58 @@ def test_probe_is_finite_in_float32():
         assert acc > 0.85, (seed, acc)
     w, b = logistic_fit(standardise(x[:500])[0], y[:500], 4)
     assert np.all(np.isfinite(np.asarray(w))) and np.all(np.isfinite(np.asarray(b)))
+
+
+def test_svm_probe_reads_out_a_nonlinear_label(x64):
+    """Shells: the class is the radius band of a point, which no linear
+    read-out separates (logistic at chance) and the RBF SVM does; its dual
+    solution satisfies the box constraints and the KKT conditions; unrelated
+    labels give chance; with scikit-learn installed, it agrees with `SVC`."""
+    x = np.asarray(jr.normal(jr.key(3), (1200, 3)))
+    r = np.linalg.norm(x, axis=1)
+    y = np.digitize(r, np.quantile(r[:300], [0.25, 0.5, 0.75]))
+    a = (x[:300], y[:300], x[300:], y[300:])
+    rbf = float(svm_probe_accuracy(*map(jnp.asarray, a), 4))
+    lin = float(probe_accuracy(*map(jnp.asarray, a), 4))
+    assert lin < 0.35 and rbf > lin + 0.4, (rbf, lin)  # measured: 0.26, 0.87
+    # the dual of one pair against an independent solver (L-BFGS-B)
+    xs = (a[0] - a[0].mean(0)) / a[0].std(0)
+    K = np.exp(-((xs[:, None] - xs[None]) ** 2).sum(-1) / (3 * xs.var())) + 1.0
+    sgn = np.where(a[1] == 0, 1.0, np.where(a[1] == 3, -1.0, 0.0))
+    hi = np.abs(sgn)
+    alpha = np.asarray(
+        svm_dual(jnp.asarray(K), jnp.asarray(sgn), jnp.asarray(hi), 2000)
+    )
+    Q = sgn[:, None] * K * sgn[None, :]
+
+    def neg_dual(v):
+        return 0.5 * v @ Q @ v - hi @ v, Q @ v - hi
+
+    ref = minimize(
+        neg_dual,
+        np.zeros(len(K)),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=list(zip(0 * hi, hi, strict=True)),
+        options={"maxiter": 5000},
+    )
+    assert np.all((alpha >= 0) & (alpha <= hi + 1e-12))
+    assert neg_dual(alpha)[0] <= ref.fun + 1e-6 * abs(ref.fun), (
+        neg_dual(alpha)[0],
+        ref.fun,
+    )
+    yr = np.asarray(jr.randint(jr.key(4), (900,), 0, 4))
+    assert (
+        float(svm_probe_accuracy(*map(jnp.asarray, a[:3]), jnp.asarray(yr), 4)) < 0.35
+    )
+    try:  # the read-out Spens & Burgess use, when scikit-learn is installed
+        from sklearn.preprocessing import StandardScaler
+        from sklearn.svm import SVC
+    except ImportError:
+        return
+    sc = StandardScaler().fit(a[0])
+    svc = SVC().fit(sc.transform(a[0]), a[1]).score(sc.transform(a[2]), a[3])
+    assert abs(rbf - svc) < 0.02, (rbf, svc)  # measured: 0.874, 0.867
 
 
 def test_registered_and_bad_input_refused():

@@ -23,7 +23,7 @@ from sleepjax.models.sleep._protocols import assemblies
 from sleepjax.sweep import validate_sweep
 
 sys.path.insert(0, str(Path(__file__).parent))
-from refusal import assert_refused, dump_toml  # noqa: E402
+from refusal import assert_setting_refused, dump_toml  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,9 +57,7 @@ BASE = {
 def test_bad_config_is_refused_and_the_cli_writes_nothing(
     tmp_path, capsys, key, value, match
 ):
-    raw = {s: dict(v) for s, v in BASE.items()}
-    raw["protocol"][key] = value
-    assert_refused(raw, match, tmp_path, capsys)
+    assert_setting_refused(BASE, "protocol", key, value, match, tmp_path, capsys)
 
 
 def test_example_is_valid():

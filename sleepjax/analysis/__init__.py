@@ -33,6 +33,8 @@ from ._planes import reduced_coordinates as reduced_coordinates
 from ._probe import logistic_fit as logistic_fit
 from ._probe import probe_accuracy as probe_accuracy
 from ._probe import standardise as standardise
+from ._probe import svm_dual as svm_dual
+from ._probe import svm_probe_accuracy as svm_probe_accuracy
 from ._robustness import crossing as crossing
 from ._robustness import neural_noise_recall as neural_noise_recall
 from ._robustness import synaptic_noise_recall as synaptic_noise_recall

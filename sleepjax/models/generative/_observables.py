@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
 from ..._spec import AbstractObservables
-from ...analysis import probe_accuracy
+from ...analysis import probe_accuracy, svm_probe_accuracy
 from ...dynamics import ModernHopfieldMemory, coverage
 
 IMG = ("row", "col", "channel")
@@ -59,6 +59,12 @@ _C_UNITS = {
         "1",
         "shape read out from the VAE's latent means by logistic regression "
         "(trained on the first items of a held-out set, tested on the rest)",
+    ),
+    "decoding_accuracy_rbf": (
+        "semantic decoding accuracy, RBF read-out",
+        "1",
+        "the same with an RBF support vector machine (nonlinear; the read-out "
+        "Spens & Burgess use)",
     ),
     "heldout_error": (
         "held-out reconstruction error",
@@ -167,12 +173,15 @@ class ConsolidationObservables(AbstractObservables):
         vae, stats = y.params, y.stats
         mu = vae.means(self.probe_x, stats)
         n = self.n_fit
-        acc = probe_accuracy(mu[:n], self.probe_y[:n], mu[n:], self.probe_y[n:], 4)
+        fit, test = (mu[:n], self.probe_y[:n]), (mu[n:], self.probe_y[n:])
+        acc = probe_accuracy(*fit, *test, 4)
+        acc_rbf = svm_probe_accuracy(*fit, *test, 4)
         err = jnp.mean(
             jnp.abs(vae.reconstruct(self.probe_x[:n], stats) - self.probe_x[:n])
         )
         out = {
             "decoding_accuracy": acc,
+            "decoding_accuracy_rbf": acc_rbf,
             "heldout_error": err,
             "train_loss": jnp.where(y.epochs > 0, y.loss, 0.0),
             "epochs_trained": y.epochs.astype(err.dtype),
