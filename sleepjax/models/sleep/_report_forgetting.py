@@ -62,7 +62,7 @@ def assemblies_report(view: StoreView):
         view,
         curve="chain",
         labels=("S1: A→B→C…", "S1*: …C→B→A", "background"),
-        ylabel="mean weight from each group to the next",
+        ylabel="mean group-to-group weight",
         seqs=("S1", "S1*"),
         title="Catastrophic forgetting and sleep with assemblies: S1, then S1* "
         "(reversed, same neurons), then an N3 night with STDP",
