@@ -16,6 +16,41 @@ import jax
 import pytest
 
 
+def pytest_addoption(parser, pluginmanager):
+    """pyproject's addopts run the suite on two pytest-xdist workers (`-n 2
+    --dist loadfile`). Without pytest-xdist (not installed, or `-p no:xdist`)
+    those options are accepted and ignored: the suite runs in one process."""
+    if pluginmanager.has_plugin("xdist"):
+        return
+    group = parser.getgroup("xdist", "placeholders: pytest-xdist is not loaded")
+    # `_addoption`: pytest reserves lowercase short options (xdist does the same)
+    group._addoption("-n", "--numprocesses", dest="numprocesses", default=None)
+    group.addoption("--dist", dest="dist", default="no")
+
+
+#: Files whose tests reuse programs that another file's tests compiled (the
+#: same jitted functions at the same shapes: JAX's in-process cache) -> that
+#: file. Under `--dist loadfile` they join its work unit, so they run on its
+#: worker, after it, as in one process: test_reference.py's demo is
+#: test_cli.py's test_demo_tiny (~65 s of compiling when run apart).
+SAME_WORKER = {"tests/test_reference.py": "tests/test_cli.py"}
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile`, with the files of `SAME_WORKER` joined."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid):
+            scope = super()._split_scope(nodeid)
+            return SAME_WORKER.get(scope, scope)
+
+    return Scheduling(config, log)
+
+
 @pytest.fixture
 def x64():
     """Run one test with float64 enabled (restored afterwards)."""
