@@ -265,3 +265,55 @@ def test_registered_and_bad_input_refused():
     ):
         with pytest.raises(ConfigError):
             parse({**base, **bad, "protocol": bad.get("protocol", base["protocol"])})
+
+
+def _retrieve_numpy(X, queries, beta, max_iter=10):
+    """SPEC §4 retrieval in NumPy: ξ ← X softmax(β Xᵀξ/√d), iterated until at
+    most 0.5 elements change (at most `max_iter` times)."""
+    d = X.shape[1]
+    xi = queries.copy()
+    for _ in range(max_iter):
+        a = beta * (xi @ X.T) / np.sqrt(d)
+        p = np.exp(a - a.max(axis=1, keepdims=True))
+        new = (p / p.sum(axis=1, keepdims=True)) @ X
+        changed = np.sum(np.abs(new - xi) > 1e-3, axis=1)
+        xi = new
+        if np.all(changed <= 0.5):
+            break
+    return xi
+
+
+def test_replays_by_shape_match_numpy():
+    """The consolidation run's `replay_shapes` (the share of each shape among
+    the stored images that the replays end at) and `stored_shapes`, against
+    nearest stored patterns found in NumPy from the run's own data."""
+    m, r, key = 64, 96, jr.key(5)
+    cfg = parse(
+        {
+            "model": {"name": "generative", "n_stored": m, "n_replay": r},
+            "protocol": {
+                "name": "consolidation",
+                "epochs": 1,
+                "n_fit": 16,
+                "n_test": 16,
+                "n_items": 8,
+                "n_cues": 8,
+            },
+        }
+    )
+    exp = cfg.build(key=key)
+    x, labels = shapes(jr.split(key, 4)[0], m, size=32, split="train")
+    X = np.asarray(2.0 * x - 1.0, dtype=np.float64).reshape(m, -1)
+    y = np.asarray(labels["shape"])
+    replays = 2.0 * np.asarray(exp.model.data, dtype=np.float64).reshape(r, -1) - 1.0
+    unit = X / np.linalg.norm(X, axis=1, keepdims=True)
+    near = np.argmax(replays @ unit.T, axis=1)
+    obs = exp.observe
+    np.testing.assert_allclose(obs.stored_shapes, np.bincount(y, minlength=4) / m)
+    np.testing.assert_allclose(
+        obs.replay_shapes, np.bincount(y[near], minlength=4) / r, atol=1e-6
+    )
+    # the replays are the run's own retrievals from uniform noise (NumPy)
+    q = np.asarray(jr.uniform(jr.split(key, 4)[1], (r, X.shape[1]), minval=-1.0))
+    ref = _retrieve_numpy(X, q.astype(np.float64), 20.0)
+    assert np.mean(np.argmax(ref @ unit.T, axis=1) == near) >= 0.95

@@ -107,6 +107,16 @@ _C_UNITS = {
         "count",
         "distinct stored images that some replay ends within cosine 0.99 of",
     ),
+    "replay_shapes": (
+        "replays by shape",
+        "1",
+        "fraction of replays whose nearest stored image has each shape",
+    ),
+    "stored_shapes": (
+        "stored images by shape",
+        "1",
+        "fraction of the stored images with each shape",
+    ),
     "recall_correct": (
         "recall from occluded cues",
         "1",
@@ -131,8 +141,9 @@ class ConsolidationObservables(AbstractObservables):
     **Fields:** held-out images and shape labels for decoding (`probe_x`,
     `probe_y`, first `n_fit` train the classifier), extended-model items and
     their noisy / occluded versions, constants from the hippocampus computed
-    when the experiment is built (coverage, recall correctness, recall grid),
-    and the extended model.
+    when the experiment is built (coverage, the share of each shape among
+    the replays and among the stored images, recall correctness, recall
+    grid), and the extended model.
     """
 
     probe_x: Float[Array, "n H W 3"]
@@ -142,6 +153,8 @@ class ConsolidationObservables(AbstractObservables):
     occluded: Float[Array, "k H W 3"]
     extended: ExtendedModel
     coverage: Float[Array, ""]
+    replay_shapes: Float[Array, " 4"]
+    stored_shapes: Float[Array, " 4"]
     recall_correct: Float[Array, ""]
     recall_grid: Float[Array, "e 5 H W 3"]
     n_fit: int = eqx.field(static=True)
@@ -167,6 +180,8 @@ class ConsolidationObservables(AbstractObservables):
             return ("example", "recall_panel", *IMG)
         if name == "reconstruction_grid":
             return ("example", "reconstruction_panel", *IMG)
+        if name in ("replay_shapes", "stored_shapes"):
+            return ("shape",)
         return ()
 
     def __call__(self, t, y, model) -> dict[str, Array]:
@@ -198,6 +213,8 @@ class ConsolidationObservables(AbstractObservables):
         panels = [self.items, *grid]
         out["reconstruction_grid"] = jnp.stack([p[:e] for p in panels], axis=1)
         out["replay_coverage"] = self.coverage
+        out["replay_shapes"] = self.replay_shapes
+        out["stored_shapes"] = self.stored_shapes
         out["recall_correct"] = self.recall_correct
         out["recall_grid"] = self.recall_grid
         return {k: out[k] for k in self.names}

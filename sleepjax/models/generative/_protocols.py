@@ -28,7 +28,7 @@ from jaxtyping import PRNGKeyArray
 from ..._errors import Integer, Interval, OnGrid
 from ..._experiment import Experiment
 from ...data.corrupt import drop_elements, occlusion_mask
-from ...data.shapes import shapes
+from ...data.shapes import SHAPES, shapes
 from ...dynamics import ModernHopfieldMemory, RetrievalMap
 from ...nets import ConvVAE, EpochTrainer, VAEObjective
 from ._observables import (
@@ -46,9 +46,15 @@ Count = Annotated[int, Integer(1)]
 
 
 def _stored(key, opts: GenerativeOptions):
-    """Stored images `(M, H, W, 3)` and their patterns 2x − 1 `(M, d)`."""
-    x, _ = shapes(key, opts.n_stored, size=opts.size, split="train")
-    return x, (2.0 * x - 1.0).reshape(opts.n_stored, -1)
+    """Stored images `(M, H, W, 3)`, their patterns 2x − 1 `(M, d)` and their
+    shape labels `(M,)`."""
+    x, labels = shapes(key, opts.n_stored, size=opts.size, split="train")
+    return x, (2.0 * x - 1.0).reshape(opts.n_stored, -1), labels["shape"]
+
+
+def _shares(labels, n_classes: int):
+    """Fraction of `labels` in each class."""
+    return jnp.bincount(labels, length=n_classes) / labels.shape[0]
 
 
 def _half_cues(x, patterns, occlusion):
@@ -84,13 +90,13 @@ def consolidation(
         raise ValueError("`examples` must not exceed n_items, n_cues, n_stored.")
     k_data, k_query, k_vae, k_noise = jr.split(key, 4)
     s = opts.size
-    stored, X = _stored(k_data, opts)
+    stored, X, stored_shape = _stored(k_data, opts)
     probe_x, labels = shapes(k_data, n_fit + n_test, size=s, split="test")
     items, _ = shapes(k_data, n_items, size=s, split="validation")
     memory = ModernHopfieldMemory(X, p.beta)
     queries = jr.uniform(k_query, (opts.n_replay, X.shape[1]), minval=-1.0, maxval=1.0)
     replays = memory.retrieve(queries)
-    cov, _, _ = replay_summary(memory, replays)
+    cov, nearest, _ = replay_summary(memory, replays)
     n_c = min(n_cues, opts.n_stored)
     cues = _half_cues(stored[:n_c], X[:n_c], occlusion)
     retrieved = memory.retrieve(cues)
@@ -113,6 +119,8 @@ def consolidation(
         ),
         extended=ExtendedModel(p.beta, p.tau_err),
         coverage=cov.astype(X.dtype),
+        replay_shapes=_shares(stored_shape[nearest], len(SHAPES)).astype(X.dtype),
+        stored_shapes=_shares(stored_shape, len(SHAPES)).astype(X.dtype),
         recall_correct=correct.astype(X.dtype),
         recall_grid=grid,
         n_fit=n_fit,
@@ -146,7 +154,7 @@ def recall(
     if examples > min(n_c, n_noise):
         raise ValueError("`examples` must not exceed n_cues, n_noise, n_stored.")
     k_data, k_query = jr.split(key)
-    stored, X = _stored(k_data, opts)
+    stored, X, _ = _stored(k_data, opts)
     memory = ModernHopfieldMemory(X, p.beta)
     cues = _half_cues(stored[:n_c], X[:n_c], occlusion)
     noise = jr.uniform(k_query, (n_noise, X.shape[1]), minval=-1.0, maxval=1.0)

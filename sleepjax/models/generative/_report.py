@@ -6,6 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from ...data.shapes import SHAPES
+
 __all__ = ["REPORTS"]
 
 
@@ -22,6 +24,12 @@ def _grid(ax, images, titles):
     ax.imshow(np.clip(canvas, 0, 1), interpolation="nearest")
     ax.set_xticks([(w + 2) * (j + 0.5) for j in range(k)], titles, fontsize=7)
     ax.set_yticks([])
+
+
+def _shares(view, name: str, i: int) -> str:
+    """Shares of the shapes as percentages: "square 74 / triangle 4 / … %"."""
+    parts = zip(SHAPES, view.var(name)[i, -1], strict=True)
+    return " / ".join(f"{k} {100 * v:.0f}" for k, v in parts) + " %"
 
 
 def consolidation_report(view):
@@ -79,7 +87,9 @@ def consolidation_report(view):
     m = view.setting("model", "n_stored")
     ax.set_title(
         "hippocampus: cue = stored image, right half unknown (grey);\n"
-        f"replay = retrieval from noise (reaches {cov:.0f} of {m} stored)",
+        f"replay = retrieval from noise (reaches {cov:.0f} of {m} stored);\n"
+        f"replays by shape {_shares(view, 'replay_shapes', first)} "
+        f"(stored {_shares(view, 'stored_shapes', first)})",
         fontsize=9,
     )
     ax = fig.add_subplot(2, 3, (5, 6))
@@ -110,6 +120,7 @@ def consolidation_report(view):
                 "RBF final": f"{view.var('decoding_accuracy_rbf')[i, -1]:.3f}",
                 "epochs trained": int(view.var("epochs_trained")[i, -1]),
                 "replay coverage": int(view.var("replay_coverage")[i, -1]),
+                "replays by shape": _shares(view, "replay_shapes", i),
                 "occluded basic/extended": occl,
                 "noisy basic/extended": noisy,
             }
