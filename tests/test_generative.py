@@ -262,6 +262,10 @@ def test_registered_and_bad_input_refused():
             "model": {"name": "generative"},
             "protocol": {"name": "recall", "occlusion": 2},
         },
+        {
+            "model": {"name": "generative"},
+            "protocol": {"name": "consolidation", "train_on": "originals"},
+        },
     ):
         with pytest.raises(ConfigError):
             parse({**base, **bad, "protocol": bad.get("protocol", base["protocol"])})
@@ -288,20 +292,18 @@ def test_replays_by_shape_match_numpy():
     the stored images that the replays end at) and `stored_shapes`, against
     nearest stored patterns found in NumPy from the run's own data."""
     m, r, key = 64, 96, jr.key(5)
-    cfg = parse(
-        {
-            "model": {"name": "generative", "n_stored": m, "n_replay": r},
-            "protocol": {
-                "name": "consolidation",
-                "epochs": 1,
-                "n_fit": 16,
-                "n_test": 16,
-                "n_items": 8,
-                "n_cues": 8,
-            },
-        }
-    )
-    exp = cfg.build(key=key)
+    raw = {
+        "model": {"name": "generative", "n_stored": m, "n_replay": r},
+        "protocol": {
+            "name": "consolidation",
+            "epochs": 1,
+            "n_fit": 16,
+            "n_test": 16,
+            "n_items": 8,
+            "n_cues": 8,
+        },
+    }
+    exp = parse(raw).build(key=key)
     x, labels = shapes(jr.split(key, 4)[0], m, size=32, split="train")
     X = np.asarray(2.0 * x - 1.0, dtype=np.float64).reshape(m, -1)
     y = np.asarray(labels["shape"])
@@ -317,3 +319,8 @@ def test_replays_by_shape_match_numpy():
     q = np.asarray(jr.uniform(jr.split(key, 4)[1], (r, X.shape[1]), minval=-1.0))
     ref = _retrieve_numpy(X, q.astype(np.float64), 20.0)
     assert np.mean(np.argmax(ref @ unit.T, axis=1) == near) >= 0.95
+    # the control without replay trains on the stored images themselves
+    raw["protocol"]["train_on"] = "stored"
+    control = parse(raw).build(key=key)
+    np.testing.assert_array_equal(control.model.data, x)
+    np.testing.assert_array_equal(control.observe.replay_shapes, obs.replay_shapes)

@@ -18,7 +18,7 @@ key: stored images from its "train" split, items for the extended model from
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import jax.numpy as jnp
 import jax.random as jr
@@ -83,9 +83,14 @@ def consolidation(
     n_items: Count = 32,
     n_cues: Count = 64,
     examples: Count = 6,
+    train_on: Literal["replays", "stored"] = "replays",
 ) -> Experiment:
     """Consolidation: replay from the hippocampus trains the VAE (one step =
-    one epoch over the replays; saves at the start of every epoch)."""
+    one epoch over the replays; saves at the start of every epoch).
+
+    `train_on = "stored"` is the control without replay: the same VAE trains
+    on the stored images themselves (the hippocampus and its read-outs are
+    unchanged)."""
     if examples > min(n_items, n_cues, opts.n_stored, opts.n_replay):
         raise ValueError("`examples` must not exceed n_items, n_cues, n_stored.")
     k_data, k_query, k_vae, k_noise = jr.split(key, 4)
@@ -105,7 +110,15 @@ def consolidation(
     grid = recall_grid(
         [X, cues, retrieved, queries, replays], examples, stored.shape[1:]
     )
-    data = jnp.clip((replays + 1.0) / 2.0, 0.0, 1.0).reshape(opts.n_replay, s, s, 3)
+    if train_on == "stored":
+        if opts.batch > opts.n_stored:
+            raise ValueError(
+                f"train_on = 'stored': `batch` ({opts.batch}) must be <= "
+                f"`n_stored` ({opts.n_stored})."
+            )
+        data = stored
+    else:
+        data = jnp.clip((replays + 1.0) / 2.0, 0.0, 1.0).reshape(-1, s, s, 3)
     vae = cortex(opts, k_vae)
     objective = VAEObjective(p.lr, p.kl_weight, p.dropout, p.bn_momentum)
     trainer = EpochTrainer(objective, data, opts.batch, opts.patience)

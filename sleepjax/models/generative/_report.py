@@ -41,18 +41,30 @@ def consolidation_report(view):
         ("decoding_accuracy", "logistic (linear)", "C0"),
         ("decoding_accuracy_rbf", "RBF kernel SVM (nonlinear)", "C4"),
     )
+    source = view.label("protocol.train_on")
+    style = {"replays": "o-", "stored": "s--"}
     for name, label, color in readouts:
-        for j, a in enumerate(view.var(name)[ok]):
+        for j, i in enumerate(np.flatnonzero(ok)):
+            a = view.var(name)[i]
             ax.plot(
-                t, a, "o-", ms=3, color=color, alpha=0.8, label=None if j else label
+                t,
+                a,
+                style[source[i]],
+                ms=3,
+                color=color,
+                alpha=0.8,
+                label=None if j else label,
             )
             ax.plot(t[0], a[0], "ks", ms=6)
     ax.plot([], [], "ks", ms=6, label="epoch 0: untrained VAE (control)")
+    if "stored" in set(source[ok]):
+        ax.plot([], [], "s--", color="0.3", ms=3, label="trained on the stored images")
     ax.axhline(0.25, color="k", ls=":", lw=1, label="chance (4 shapes)")
     for y in (0.38, 0.83):
         ax.axhline(y, color="0.6", ls="--", lw=1)
     ax.plot([], [], "--", color="0.6", label="Spens & Burgess (Shapes3D): 0.38 → 0.83")
-    ax.set(xlabel="epoch of training on replays", ylabel="decoding accuracy (shape)")
+    on = "replays" if set(source[ok]) == {"replays"} else "replays or stored images"
+    ax.set(xlabel=f"epoch of training on {on}", ylabel="decoding accuracy (shape)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(0, 1)
     ax.set_title("semantic decoding of the VAE's latent means", fontsize=9)
@@ -114,6 +126,7 @@ def consolidation_report(view):
         rows.append(
             {
                 "network": int(i),
+                "trained on": str(source[i]),
                 "decoding epoch 0": f"{view.var('decoding_accuracy')[i, 0]:.3f}",
                 "decoding final": f"{view.var('decoding_accuracy')[i, -1]:.3f}",
                 "RBF epoch 0": f"{view.var('decoding_accuracy_rbf')[i, 0]:.3f}",
