@@ -27,9 +27,9 @@ def _grid(ax, images, titles):
 
 
 def _shares(view, name: str, i: int) -> str:
-    """Shares of the shapes as percentages: "square 74 / triangle 4 / … %"."""
+    """Shares of the shapes as percentages: "square 74, triangle 4, … %"."""
     parts = zip(SHAPES, view.var(name)[i, -1], strict=True)
-    return " / ".join(f"{k} {100 * v:.0f}" for k, v in parts) + " %"
+    return ", ".join(f"{k} {100 * v:.0f}" for k, v in parts) + " %"
 
 
 def consolidation_report(view):
@@ -99,10 +99,13 @@ def consolidation_report(view):
     m = view.setting("model", "n_stored")
     ax.set_title(
         "hippocampus: cue = stored image, right half unknown (grey);\n"
-        f"replay = retrieval from noise (reaches {cov:.0f} of {m} stored);\n"
-        f"replays by shape {_shares(view, 'replay_shapes', first)} "
-        f"(stored {_shares(view, 'stored_shapes', first)})",
+        f"replay = retrieval from noise (reaches {cov:.0f} of {m} stored)",
         fontsize=9,
+    )
+    ax.set_xlabel(
+        f"replays by shape: {_shares(view, 'replay_shapes', first)}\n"
+        f"(stored: {_shares(view, 'stored_shapes', first)})",
+        fontsize=8,
     )
     ax = fig.add_subplot(2, 3, (5, 6))
     _grid(
