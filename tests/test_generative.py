@@ -19,6 +19,9 @@ consolidation) is not reproduced at the reduced size, so no test claims it
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -40,6 +43,9 @@ from sleepjax.config import ConfigError, parse
 from sleepjax.data.shapes import shapes
 from sleepjax.nets import Conv, ConvTranspose, ConvVAE, EpochTrainer, VAEObjective
 from sleepjax.sweep import validate_sweep
+
+sys.path.insert(0, str(Path(__file__).parent))
+from memory_reference import np_retrieve  # noqa: E402
 
 
 def test_convolutions_match_xla():
@@ -271,22 +277,6 @@ def test_registered_and_bad_input_refused():
             parse({**base, **bad, "protocol": bad.get("protocol", base["protocol"])})
 
 
-def _retrieve_numpy(X, queries, beta, max_iter=10):
-    """SPEC §4 retrieval in NumPy: ξ ← X softmax(β Xᵀξ/√d), iterated until at
-    most 0.5 elements change (at most `max_iter` times)."""
-    d = X.shape[1]
-    xi = queries.copy()
-    for _ in range(max_iter):
-        a = beta * (xi @ X.T) / np.sqrt(d)
-        p = np.exp(a - a.max(axis=1, keepdims=True))
-        new = (p / p.sum(axis=1, keepdims=True)) @ X
-        changed = np.sum(np.abs(new - xi) > 1e-3, axis=1)
-        xi = new
-        if np.all(changed <= 0.5):
-            break
-    return xi
-
-
 def test_replays_by_shape_match_numpy():
     """The consolidation run's `replay_shapes` (the share of each shape among
     the stored images that the replays end at) and `stored_shapes`, against
@@ -317,7 +307,8 @@ def test_replays_by_shape_match_numpy():
     )
     # the replays are the run's own retrievals from uniform noise (NumPy)
     q = np.asarray(jr.uniform(jr.split(key, 4)[1], (r, X.shape[1]), minval=-1.0))
-    ref = _retrieve_numpy(X, q.astype(np.float64), 20.0)
+    q = q.astype(np.float64)
+    ref = np.stack([np_retrieve(X.T, qi[:, None], 20.0)[:, 0] for qi in q])
     assert np.mean(np.argmax(ref @ unit.T, axis=1) == near) >= 0.95
     # the control without replay trains on the stored images themselves
     raw["protocol"]["train_on"] = "stored"

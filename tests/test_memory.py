@@ -15,6 +15,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -25,25 +28,8 @@ from sleepjax.data.corrupt import occlusion_mask
 from sleepjax.data.shapes import shapes
 from sleepjax.dynamics import ModernHopfieldMemory, converge, coverage
 
-
-# ------------------------------------------------- the NumPy transcription
-def np_softmax(z):
-    z = z - z.max()
-    e = np.exp(z)
-    return e / e.sum()
-
-
-def np_retrieve(X, q, beta, max_iter=10, thresh=0.5):
-    """Spens & Burgess's `ContinuousHopfield.retrieve` (columns = patterns)."""
-    old = q.copy()
-    it = 0
-    while it < max_iter:
-        new = X @ np_softmax(beta * (X.T @ old) / np.sqrt(X.shape[0]))
-        if np.count_nonzero(old != new) <= thresh:
-            break
-        old = new
-        it += 1
-    return new
+sys.path.insert(0, str(Path(__file__).parent))
+from memory_reference import np_retrieve  # noqa: E402
 
 
 def test_update_is_one_euler_step_of_model_b(x64):

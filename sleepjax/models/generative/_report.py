@@ -26,7 +26,7 @@ def _grid(ax, images, titles):
     ax.set_yticks([])
 
 
-def _shares(view, name: str, i: int) -> str:
+def _share_text(view, name: str, i: int) -> str:
     """Shares of the shapes as percentages: "square 74, triangle 4, … %"."""
     parts = zip(SHAPES, view.var(name)[i, -1], strict=True)
     return ", ".join(f"{k} {100 * v:.0f}" for k, v in parts) + " %"
@@ -103,8 +103,8 @@ def consolidation_report(view):
         fontsize=9,
     )
     ax.set_xlabel(
-        f"replays by shape: {_shares(view, 'replay_shapes', first)}\n"
-        f"(stored: {_shares(view, 'stored_shapes', first)})",
+        f"replays by shape: {_share_text(view, 'replay_shapes', first)}\n"
+        f"(stored: {_share_text(view, 'stored_shapes', first)})",
         fontsize=8,
     )
     ax = fig.add_subplot(2, 3, (5, 6))
@@ -136,7 +136,7 @@ def consolidation_report(view):
                 "RBF final": f"{view.var('decoding_accuracy_rbf')[i, -1]:.3f}",
                 "epochs trained": int(view.var("epochs_trained")[i, -1]),
                 "replay coverage": int(view.var("replay_coverage")[i, -1]),
-                "replays by shape": _shares(view, "replay_shapes", i),
+                "replays by shape": _share_text(view, "replay_shapes", i),
                 "occluded basic/extended": occl,
                 "noisy basic/extended": noisy,
             }
