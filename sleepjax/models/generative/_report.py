@@ -70,8 +70,8 @@ def consolidation_report(view):
     ax.set_title("semantic decoding of the VAE's latent means", fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
     ax = fig.add_subplot(2, 3, 2)
-    for a in view.var("heldout_error")[ok]:
-        ax.plot(t, a, "o-", ms=3, color="C1")
+    for i in np.flatnonzero(ok):
+        ax.plot(t, view.var("heldout_error")[i], style[source[i]], ms=3, color="C1")
     ax.set(xlabel="epoch", ylabel="mean |x − x̂| (held-out images)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("reconstruction of new images", fontsize=9)
@@ -82,11 +82,18 @@ def consolidation_report(view):
         ("occluded_error_basic", "occluded, basic", "C3", "-"),
         ("occluded_error_extended", "occluded, extended", "C3", "--"),
     ]
+    # the median over the networks trained on replays (all, if none is)
+    shown = ok & (source == "replays") if (ok & (source == "replays")).any() else ok
     for name, label, c, ls in names:
-        ax.plot(t, np.median(view.var(name)[ok], axis=0), ls, color=c, label=label)
+        ax.plot(t, np.median(view.var(name)[shown], axis=0), ls, color=c, label=label)
     ax.set(xlabel="epoch", ylabel="mean |x − recall| per element")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title("recall of corrupted items: basic vs extended model", fontsize=9)
+    which = (
+        "" if shown.sum() == ok.sum() else "\n(median of the VAEs trained on replays)"
+    )
+    ax.set_title(
+        f"recall of corrupted items: basic vs extended model{which}", fontsize=9
+    )
     ax.legend(fontsize=7)
     first = int(np.flatnonzero(ok)[0]) if ok.any() else 0
     ax = fig.add_subplot(2, 3, 4)
