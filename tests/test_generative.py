@@ -264,6 +264,7 @@ def test_registered_and_bad_input_refused():
     for bad in (
         {"model": {"name": "generative", "size": 48}},
         {"model": {"name": "generative", "beta": -1.0}},
+        {"model": {"name": "generative", "similarity": "cosine"}},
         {
             "model": {"name": "generative"},
             "protocol": {"name": "recall", "occlusion": 2},
@@ -277,13 +278,21 @@ def test_registered_and_bad_input_refused():
             parse({**base, **bad, "protocol": bad.get("protocol", base["protocol"])})
 
 
-def test_replays_by_shape_match_numpy():
+@pytest.mark.parametrize("similarity", ["dot", "equal_norm"])
+def test_replays_by_shape_match_numpy(similarity):
     """The consolidation run's `replay_shapes` (the share of each shape among
     the stored images that the replays end at) and `stored_shapes`, against
-    nearest stored patterns found in NumPy from the run's own data."""
+    nearest stored patterns found in NumPy from the run's own data; the
+    replays are NumPy retrievals with the model's similarity (equal norms:
+    each unit's score times r̄/‖x_μ‖)."""
     m, r, key = 64, 96, jr.key(5)
     raw = {
-        "model": {"name": "generative", "n_stored": m, "n_replay": r},
+        "model": {
+            "name": "generative",
+            "n_stored": m,
+            "n_replay": r,
+            "similarity": similarity,
+        },
         "protocol": {
             "name": "consolidation",
             "epochs": 1,
@@ -308,7 +317,9 @@ def test_replays_by_shape_match_numpy():
     # the replays are the run's own retrievals from uniform noise (NumPy)
     q = np.asarray(jr.uniform(jr.split(key, 4)[1], (r, X.shape[1]), minval=-1.0))
     q = q.astype(np.float64)
-    ref = np.stack([np_retrieve(X.T, qi[:, None], 20.0)[:, 0] for qi in q])
+    norm = np.linalg.norm(X, axis=1, keepdims=True)
+    gain = norm.mean() / norm if similarity == "equal_norm" else None
+    ref = np.stack([np_retrieve(X.T, qi[:, None], 20.0, gain=gain)[:, 0] for qi in q])
     assert np.mean(np.argmax(ref @ unit.T, axis=1) == near) >= 0.95
     # the control without replay trains on the stored images themselves
     raw["protocol"]["train_on"] = "stored"

@@ -111,3 +111,77 @@ def test_one_shot_recall_from_half_occluded_cues():
     assert ok[margin > 2].all()  # ...and every one of those comes back
     assert not ok[margin < 0].any()  # a brighter look-alike wins otherwise
     assert np.asarray(cos >= 0.99).all()  # always some stored image, never a blend
+
+
+def test_equal_norm_gain_matches_numpy(x64):
+    """`equal_norm=True`: gain r̄/‖x_μ‖ on each unit's score, output weights X;
+    batched retrieval equals the NumPy loop with the same gains."""
+    rng = np.random.default_rng(0)
+    d, M = 48, 9
+    X = rng.uniform(-1, 1, (M, d)) * rng.uniform(0.3, 1.5, (M, 1))  # unequal norms
+    Q = rng.uniform(-1, 1, (6, d))
+    mem = ModernHopfieldMemory(X, 4.0, equal_norm=True)
+    norm = np.linalg.norm(X, axis=1)
+    g = norm.mean() / norm
+    np.testing.assert_allclose(mem.gain, g, rtol=1e-12)
+    got = mem.retrieve(jnp.asarray(Q))
+    for i in range(len(Q)):
+        want = np_retrieve(X.T, Q[i][:, None], 4.0, gain=g[:, None])[:, 0]
+        np.testing.assert_allclose(got[i], want, rtol=0, atol=1e-10)
+    assert ModernHopfieldMemory(X, 4.0).gain is None
+    with pytest.raises(ValueError, match="not model B"):
+        mem.network()
+    with pytest.raises(TypeError, match="equal_norm"):
+        ModernHopfieldMemory(X, 4.0, equal_norm="yes")
+    # a zero pattern gets gain 0 (no division by zero)
+    Z = np.vstack([X, np.zeros(d)])
+    assert float(ModernHopfieldMemory(Z, equal_norm=True).gain[-1]) == 0.0
+
+
+def test_equal_norm_keeps_small_patterns_fixed_points(x64):
+    """A pattern that is a smaller copy of most of another is not a fixed point
+    with the dot product (Δ < 0: the larger one wins at it), but is with equal
+    norms, where Δ_μ = r̄‖x_μ‖(1 − max_ν cos(x_μ, x_ν)) > 0."""
+    rng = np.random.default_rng(1)
+    d = 64
+    a = 0.5 * rng.choice([-1.0, 1.0], d)
+    b = rng.choice([-1.0, 1.0], d)
+    X = np.stack([a, 1.6 * a + 0.3 * b, b])
+    dot = ModernHopfieldMemory(X, 50.0)
+    assert float(dot.separation()[0]) < 0
+    idx, _ = dot.nearest(dot.retrieve(jnp.asarray(X)))
+    assert list(np.asarray(idx)) == [1, 1, 2]  # pattern 0 is lost
+    eq = ModernHopfieldMemory(X, 50.0, equal_norm=True)
+    norm = np.linalg.norm(X, axis=1)
+    cos = (X / norm[:, None]) @ (X / norm[:, None]).T
+    np.fill_diagonal(cos, -np.inf)
+    want = norm.mean() * norm * (1.0 - cos.max(axis=1))
+    np.testing.assert_allclose(eq.separation(), want, rtol=1e-10)
+    assert float(jnp.min(eq.separation())) * 50.0 / np.sqrt(d) > 5 * np.log(3)
+    idx, c = eq.nearest(eq.retrieve(jnp.asarray(X)))
+    assert list(np.asarray(idx)) == [0, 1, 2] and float(c.min()) >= 0.99
+
+
+def test_equal_norm_spreads_replay_from_noise():
+    """Retrieval from uniform noise ends (mostly) at the unit with the largest
+    first score g_μ x_μ·ξ. For ±1 patterns scaled by s_μ those scores are
+    nearly independent Gaussians with spread ∝ g_μ s_μ, so the share of
+    replays at the largest quarter of the norms is P(argmax of N(0, (g s)²)
+    is there): sampled here in NumPy (dot product: 0.57; equal norms, g s
+    constant: 1/4), and met within 3 binomial standard errors."""
+    d, M, Q = 256, 40, 400
+    s = np.linspace(0.5, 1.5, M)
+    X = jnp.asarray(s)[:, None] * jr.rademacher(jr.key(0), (M, d), dtype=jnp.float32)
+    q = jr.uniform(jr.key(1), (Q, d), minval=-1.0, maxval=1.0)
+    top = M - M // 4  # the largest quarter of the norms
+    z = np.random.default_rng(0).standard_normal((100_000, M))
+    for eq, spread in ((False, s), (True, np.ones(M))):
+        mem = ModernHopfieldMemory(X, 20.0, equal_norm=eq)
+        assert float(jnp.min(mem.separation())) > 0  # every pattern a fixed point
+        idx, cos = mem.nearest(mem.retrieve(q))
+        assert float(cos.min()) >= 0.99
+        share = np.mean(np.asarray(idx) >= top)
+        want = np.mean(np.argmax(z * spread, axis=1) >= top)
+        assert abs(share - want) < 3 * np.sqrt(want * (1 - want) / Q), (eq, share)
+    assert want == pytest.approx(0.25, abs=0.01)
+    assert len(np.unique(np.asarray(idx))) >= M - 2  # equal norms reach them all

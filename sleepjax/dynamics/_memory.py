@@ -28,6 +28,25 @@ below, the softmax is nearly uniform and retrieval ends near the patterns'
 mean (a metastable mixture), cosine $\approx M^{-1/2}$ with each pattern when
 they are nearly orthogonal.
 
+**Equal-norm similarity** (`equal_norm=True`, a variant that is not in Spens
+& Burgess). With the dot product a pattern of small norm can lose to a
+larger pattern even at itself: $\Delta_\mu < 0$ when $x_\nu\cdot x_\mu >
+x_\mu\cdot x_\mu$, and then $x_\mu$ is not a fixed point and never comes
+back; retrieval from noise also favours large norms, because the spread of
+$x_\mu\cdot\xi$ grows with $\lVert x_\mu\rVert$. Giving memory unit μ the
+input gain $g_\mu = \bar r/\lVert x_\mu\rVert$ ($\bar r$ the mean pattern
+norm) scores every unit by its pattern's direction at a common norm,
+
+$$\xi \leftarrow X^\top \mathrm{softmax}\!\big(\beta\, g \odot X\xi/\sqrt d
+\big),$$
+
+while the output weights stay $X$, so a retrieval still ends at the stored
+pattern itself (the similarity–projection split of Millidge et al. 2022's
+universal Hopfield networks, with a scaled cosine similarity). Now
+$\Delta_\mu = \bar r\,\lVert x_\mu\rVert\,(1 - \max_{\nu\ne\mu}\cos
+(x_\mu, x_\nu)) > 0$ for every pattern not parallel to another. With
+unequal gains the update is no longer a gradient step of model B's energy.
+
 Units: patterns, queries and β dimensionless; an iteration is one step of
 duration τ_f.
 """
@@ -86,12 +105,16 @@ class ModernHopfieldMemory(eqx.Module):
       [-1, 1] for images rescaled from [0, 1] by $2x - 1$).
     - `beta`: inverse temperature β of $\mathrm{softmax}(\beta X\xi/\sqrt d)$
       (a leaf; Spens & Burgess: 20).
+    - `gain`: input gain $g_\mu$ of each memory unit `(M,)`, or None (all 1:
+      the dot product of model B). `equal_norm=True` sets $g_\mu = \bar r/
+      \lVert x_\mu\rVert$ (module docs; a zero pattern gets gain 0).
     """
 
     patterns: Float[Array, "M d"]
     beta: Float[Array, ""]
+    gain: Float[Array, " M"] | None
 
-    def __init__(self, patterns, beta=20.0):
+    def __init__(self, patterns, beta=20.0, *, equal_norm: bool = False):
         self.patterns = jnp.asarray(patterns)
         if self.patterns.ndim != 2:
             raise ValueError(
@@ -99,6 +122,15 @@ class ModernHopfieldMemory(eqx.Module):
             )
         self.beta = as_param(beta, "beta")
         check_positive("beta", self.beta)
+        if not isinstance(equal_norm, bool):
+            raise TypeError(f"`equal_norm` must be True or False, got {equal_norm!r}.")
+        if equal_norm:
+            norm = jnp.linalg.norm(self.patterns, axis=1)
+            self.gain = jnp.where(
+                norm > 0, jnp.mean(norm) / jnp.where(norm > 0, norm, 1.0), 0.0
+            )
+        else:
+            self.gain = None
 
     @property
     def dim(self) -> int:
@@ -107,15 +139,25 @@ class ModernHopfieldMemory(eqx.Module):
 
     def network(self) -> ReducedHopfield:
         r"""Model B with $\tau_f = 1$, linear feature neurons and
-        $\beta_\mathrm{eff} = \beta/\sqrt d$, whose memories are the patterns."""
+        $\beta_\mathrm{eff} = \beta/\sqrt d$, whose memories are the patterns.
+        Only for the dot product (no `gain`): unequal input and output weights
+        are not model B."""
+        if self.gain is not None:
+            raise ValueError(
+                "an equal-norm memory (input gains) is not model B; use `update`."
+            )
         lag_h = LogSumExpLagrangian(self.beta / jnp.sqrt(float(self.dim)))
         return ReducedHopfield(self.patterns, 1.0, QuadraticLagrangian(), lag_h)
 
     def update(self, v: Float[Array, " d"]) -> Float[Array, " d"]:
         r"""One Euler step of model B with $dt = \tau_f$:
-        $v + \tau_f\,\dot v = X^\top\mathrm{softmax}(\beta X v/\sqrt d)$."""
-        net = self.network()
-        return v + net.tau_f * net.drift(0.0, v)
+        $v + \tau_f\,\dot v = X^\top\mathrm{softmax}(\beta X v/\sqrt d)$
+        (with gains: $X^\top\mathrm{softmax}(\beta\, g\odot X v/\sqrt d)$)."""
+        if self.gain is None:
+            net = self.network()
+            return v + net.tau_f * net.drift(0.0, v)
+        score = self.gain * (self.patterns @ v) * (self.beta / jnp.sqrt(self.dim))
+        return self.patterns.T @ jax.nn.softmax(score)
 
     def retrieve(
         self,
@@ -156,11 +198,16 @@ class ModernHopfieldMemory(eqx.Module):
         return jnp.argmax(cos, axis=-1), jnp.max(cos, axis=-1)
 
     def separation(self) -> Float[Array, " M"]:
-        r"""$\Delta_\mu = x_\mu\cdot x_\mu - \max_{\nu\ne\mu} x_\mu\cdot x_\nu$."""
-        g = self.patterns @ self.patterns.T
+        r"""$\Delta_\mu = g_\mu x_\mu\cdot x_\mu - \max_{\nu\ne\mu} g_\nu
+        x_\nu\cdot x_\mu$: the margin of unit μ's score over every other unit's
+        at the state $x_\mu$ ($g = 1$ without gains). Negative: $x_\mu$ is not
+        a fixed point."""
+        g = self.patterns @ self.patterns.T  # g[nu, mu] = x_nu . x_mu
+        if self.gain is not None:
+            g = self.gain[:, None] * g
         m = g.shape[0]
         off = jnp.where(jnp.eye(m, dtype=bool), -jnp.inf, g)
-        return jnp.diag(g) - jnp.max(off, axis=1)
+        return jnp.diag(g) - jnp.max(off, axis=0)
 
 
 def coverage(

@@ -27,10 +27,12 @@ class ExtendedModel(eqx.Module):
     reconstruction, 0 elsewhere) and $\mu$ the latent mean. A cue goes through
     the same encoding; the retrieval (5 iterations, as in their code) splits
     into detail $\delta$ and latent $z$, and the recall is $\delta$ where
-    $|\delta| > 0.01$, else the decoding of $z$ (in [−1, 1], shown in [0, 1])."""
+    $|\delta| > 0.01$, else the decoding of $z$ (in [−1, 1], shown in [0, 1]).
+    `equal_norm`: the hippocampus's similarity (`ModernHopfieldMemory`)."""
 
     beta: Float[Array, ""]
     tau_err: Float[Array, ""]
+    equal_norm: bool = eqx.field(static=True, default=False)
 
     def encode(self, vae, stats, x):
         mu = vae.means(x, stats)
@@ -42,7 +44,7 @@ class ExtendedModel(eqx.Module):
     def recall(self, vae, stats, items, cues):
         """`(recalled images in [0, 1], fraction of pixels stored)`."""
         traces, mask = self.encode(vae, stats, items)
-        mem = ModernHopfieldMemory(traces, self.beta)
+        mem = ModernHopfieldMemory(traces, self.beta, equal_norm=self.equal_norm)
         queries, _ = self.encode(vae, stats, cues)
         out = mem.retrieve(queries, max_iter=5)
         d = items[0].size

@@ -28,6 +28,11 @@ class GenerativeOptions:
     - `n_train`: training images of the dreaming networks.
     - `width`: the dreaming networks' filter factor (PAD: 64).
     - `wake`, `nrem`, `rem`: the dreaming phases on or off.
+    - `similarity`: the hippocampus's score of a memory unit, `"dot"`
+      (Spens & Burgess: β x_μ·ξ/√d) or `"equal_norm"` (a variant: every unit
+      scored at the patterns' mean norm, so small images stay fixed points
+      and noise replays them as often as large ones; see
+      `ModernHopfieldMemory`).
     """
 
     size: Literal[32, 64] = option(32, doc="image side in pixels (32 or 64)")
@@ -41,6 +46,9 @@ class GenerativeOptions:
     wake: bool = option(True, doc="dreaming: wake phase on")
     nrem: bool = option(True, doc="dreaming: NREM (perturbed) phase on")
     rem: bool = option(True, doc="dreaming: REM (adversarial) phase on")
+    similarity: Literal["dot", "equal_norm"] = option(
+        "dot", doc="hippocampus similarity: dot (paper) or equal_norm (variant)"
+    )
 
     def __post_init__(self):
         for info in options_info(type(self)).values():

@@ -57,6 +57,13 @@ def _shares(labels, n_classes: int):
     return jnp.bincount(labels, length=n_classes) / labels.shape[0]
 
 
+def hippocampus(opts: GenerativeOptions, patterns, beta) -> ModernHopfieldMemory:
+    """The modern Hopfield memory of `patterns` with the options' similarity."""
+    return ModernHopfieldMemory(
+        patterns, beta, equal_norm=opts.similarity == "equal_norm"
+    )
+
+
 def _half_cues(x, patterns, occlusion):
     """Patterns with the right `occlusion` of each image unknown (0)."""
     keep = jnp.broadcast_to(occlusion_mask(*x.shape[1:3], occlusion), x.shape)
@@ -98,7 +105,7 @@ def consolidation(
     stored, X, stored_shape = _stored(k_data, opts)
     probe_x, labels = shapes(k_data, n_fit + n_test, size=s, split="test")
     items, _ = shapes(k_data, n_items, size=s, split="validation")
-    memory = ModernHopfieldMemory(X, p.beta)
+    memory = hippocampus(opts, X, p.beta)
     queries = jr.uniform(k_query, (opts.n_replay, X.shape[1]), minval=-1.0, maxval=1.0)
     replays = memory.retrieve(queries)
     cov, nearest, _ = replay_summary(memory, replays)
@@ -130,7 +137,7 @@ def consolidation(
         occluded=jnp.where(
             occlusion_mask(s, s, occlusion), items, jnp.zeros_like(items)
         ),
-        extended=ExtendedModel(p.beta, p.tau_err),
+        extended=ExtendedModel(p.beta, p.tau_err, opts.similarity == "equal_norm"),
         coverage=cov.astype(X.dtype),
         replay_shapes=_shares(stored_shape[nearest], len(SHAPES)).astype(X.dtype),
         stored_shapes=_shares(stored_shape, len(SHAPES)).astype(X.dtype),
@@ -168,7 +175,7 @@ def recall(
         raise ValueError("`examples` must not exceed n_cues, n_noise, n_stored.")
     k_data, k_query = jr.split(key)
     stored, X, _ = _stored(k_data, opts)
-    memory = ModernHopfieldMemory(X, p.beta)
+    memory = hippocampus(opts, X, p.beta)
     cues = _half_cues(stored[:n_c], X[:n_c], occlusion)
     noise = jr.uniform(k_query, (n_noise, X.shape[1]), minval=-1.0, maxval=1.0)
     return Experiment(
