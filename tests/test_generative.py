@@ -326,3 +326,47 @@ def test_replays_by_shape_match_numpy(similarity):
     control = parse(raw).build(key=key)
     np.testing.assert_array_equal(control.model.data, x)
     np.testing.assert_array_equal(control.observe.replay_shapes, obs.replay_shapes)
+
+
+@pytest.mark.slow  # ~90 s of compiling the VAE on 2 cores
+def test_consolidation_sweep_report(tmp_path):
+    """`sleepjax run` of a tiny consolidation sweep over the hippocampus's
+    similarity and the training data: the figure is drawn and the table names
+    each network's condition and reports the coverage the runs stored."""
+    from refusal import dump_toml
+
+    from sleepjax.cli import main
+    from sleepjax.sweep._store import ResultStore
+
+    raw = {
+        "model": {"name": "generative", "n_stored": 48, "n_replay": 64},
+        "protocol": {
+            "name": "consolidation",
+            "epochs": 1,
+            "n_fit": 16,
+            "n_test": 16,
+            "n_items": 8,
+            "n_cues": 8,
+            "examples": 4,
+        },
+        "sweep": {
+            "batch": 1,
+            "zip": {
+                "model.similarity": ["dot", "equal_norm", "dot"],
+                "protocol.train_on": ["replays", "replays", "stored"],
+            },
+        },
+    }
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(dump_toml(raw))
+    out = tmp_path / "out"
+    assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
+    assert (out / "figure.png").stat().st_size > 10_000
+    rows = (out / "summary.txt").read_text().split("\n\n")[0].splitlines()[2:]
+    assert [r.split()[1:3] for r in rows] == [
+        ["replays", "dot"],
+        ["replays", "equal_norm"],
+        ["stored", "dot"],
+    ]
+    cov = ResultStore.open(out / "results.zarr").read("replay_coverage")[:, -1]
+    assert [int(r.split()[8]) for r in rows] == [int(c) for c in cov]

@@ -22,7 +22,12 @@ def _grid(ax, images, titles):
                 images[i, j]
             )
     ax.imshow(np.clip(canvas, 0, 1), interpolation="nearest")
-    ax.set_xticks([(w + 2) * (j + 0.5) for j in range(k)], titles, fontsize=7)
+    ax.set_xticks(
+        [(w + 2) * (j + 0.5) for j in range(k)],
+        titles,
+        fontsize=7,
+        rotation=25 if k > 5 else 0,  # long labels of narrow columns would touch
+    )
     ax.set_yticks([])
 
 
@@ -30,6 +35,17 @@ def _share_text(view, name: str, i: int) -> str:
     """Shares of the shapes as percentages: "square 74, triangle 4, … %"."""
     parts = zip(SHAPES, view.var(name)[i, -1], strict=True)
     return ", ".join(f"{k} {100 * v:.0f}" for k, v in parts) + " %"
+
+
+_SIMILARITY = {"dot": "dot product", "equal_norm": "equal-norm similarity, a variant"}
+
+
+def _style(source, similarity) -> str:
+    """Line style of a run: stored-image controls dashed, equal-norm replays
+    with triangles."""
+    if source == "stored":
+        return "s--"
+    return "^-" if similarity == "equal_norm" else "o-"
 
 
 def consolidation_report(view):
@@ -42,14 +58,16 @@ def consolidation_report(view):
         ("decoding_accuracy_rbf", "RBF kernel SVM (nonlinear)", "C4"),
     )
     source = view.label("protocol.train_on")
-    style = {"replays": "o-", "stored": "s--"}
+    similarity = view.label("model.similarity")
+    style = [_style(a, b) for a, b in zip(source, similarity, strict=True)]
+    mixed = len(set(similarity[ok & (source == "replays")])) > 1
     for name, label, color in readouts:
         for j, i in enumerate(np.flatnonzero(ok)):
             a = view.var(name)[i]
             ax.plot(
                 t,
                 a,
-                style[source[i]],
+                style[i],
                 ms=3,
                 color=color,
                 alpha=0.8,
@@ -59,6 +77,8 @@ def consolidation_report(view):
     ax.plot([], [], "ks", ms=6, label="epoch 0: untrained VAE (control)")
     if "stored" in set(source[ok]):
         ax.plot([], [], "s--", color="0.3", ms=3, label="trained on the stored images")
+    if mixed:
+        ax.plot([], [], "^-", color="0.3", ms=3, label="equal-norm hippocampus")
     ax.axhline(0.25, color="k", ls=":", lw=1, label="chance (4 shapes)")
     for y in (0.38, 0.83):
         ax.axhline(y, color="0.6", ls="--", lw=1)
@@ -71,7 +91,7 @@ def consolidation_report(view):
     ax.legend(fontsize=7, loc="lower right")
     ax = fig.add_subplot(2, 3, 2)
     for i in np.flatnonzero(ok):
-        ax.plot(t, view.var("heldout_error")[i], style[source[i]], ms=3, color="C1")
+        ax.plot(t, view.var("heldout_error")[i], style[i], ms=3, color="C1")
     ax.set(xlabel="epoch", ylabel="mean |x − x̂| (held-out images)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("reconstruction of new images", fontsize=9)
@@ -105,7 +125,8 @@ def consolidation_report(view):
     cov = view.var("replay_coverage")[first, -1]
     m = view.setting("model", "n_stored")
     ax.set_title(
-        "hippocampus: cue = stored image, right half unknown (grey);\n"
+        f"hippocampus ({_SIMILARITY[similarity[first]]}):\n"
+        "cue = stored image, right half unknown (grey);\n"
         f"replay = retrieval from noise (reaches {cov:.0f} of {m} stored)",
         fontsize=9,
     )
@@ -137,6 +158,7 @@ def consolidation_report(view):
             {
                 "network": int(i),
                 "trained on": str(source[i]),
+                "hippocampus": str(similarity[i]),
                 "decoding epoch 0": f"{view.var('decoding_accuracy')[i, 0]:.3f}",
                 "decoding final": f"{view.var('decoding_accuracy')[i, -1]:.3f}",
                 "RBF epoch 0": f"{view.var('decoding_accuracy_rbf')[i, 0]:.3f}",
