@@ -35,6 +35,8 @@ _API = {
     "Model": "._model",
     "NeuronNoise": "._noise",
     "WeightNoise": "._noise",
+    "ProgressReporter": "._progress",
+    "listen_progress": "._progress",
     "get_model": "._registry",
     "register": "._registry",
     "registered_models": "._registry",

@@ -91,6 +91,7 @@ class Experiment(eqx.Module):
         adjoint: diffrax.AbstractAdjoint | None = None,
         brownian=None,
         snapshots: tuple | None = None,
+        progress: bool = False,
     ) -> Simulation:
         """Simulate; `ys` is the dict of observables at `save_ts`.
 
@@ -99,7 +100,9 @@ class Experiment(eqx.Module):
         accepted and ignored). `snapshots=(times, fn)` also saves
         `fn(t, state, model)` (e.g. a selection of state leaves) at `times`,
         a second save grid inside `[t0, t1]` (on the step grid for a discrete
-        model), into the result's `snapshots`."""
+        model), into the result's `snapshots`. `progress`: report the fraction
+        of the run done to `sleepjax.listen_progress`'s listeners (see
+        `iterate` and `simulate`)."""
         if snapshots is not None:
             snap_ts, snap_fn = snapshots
             snap_ts = np.asarray(snap_ts, dtype=float).ravel()
@@ -129,6 +132,7 @@ class Experiment(eqx.Module):
                 save_ts=save_ts,
                 fn=fn,
                 events=self.events,
+                progress=progress,
             )
             return _split_snapshots(sim, snapshots is not None)
         saveat = diffrax.SaveAt(ts=jnp.asarray(self.save_ts), fn=self.observe)
@@ -151,6 +155,7 @@ class Experiment(eqx.Module):
             adjoint=adjoint,
             events=self.events,
             brownian=brownian,
+            progress=progress,
         )
         return _split_snapshots(sim, snapshots is not None)
 

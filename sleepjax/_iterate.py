@@ -11,6 +11,7 @@ import numpy as np
 from jaxtyping import Array, PRNGKeyArray, PyTree
 
 from ._errors import n_steps
+from ._progress import report_progress
 from ._simulate import Simulation, check_events, run_status
 from ._system import AbstractMap
 from .stimuli import AbstractConditionEvent
@@ -83,6 +84,7 @@ def iterate(
     saveat: diffrax.SaveAt | None = None,
     events=(),
     checkpoint: bool = False,
+    progress: bool = False,
 ) -> Simulation:
     r"""Iterate a discrete-time model from `t0` to `t1`, one step per `dt`.
 
@@ -115,6 +117,10 @@ def iterate(
       traced condition holds (`AbstractConditionEvent`; `sleepjax.stimuli`).
     - `checkpoint`: recompute each step in the backward pass instead of
       storing its intermediates (less memory for gradients through long runs).
+    - `progress`: report the fraction of the run done to
+      `sleepjax.listen_progress`'s listeners at the first save time after each
+      twentieth of the run, and at the end (a host callback; the numbers are
+      unchanged).
 
     **Returns:** a `Simulation`.
     """
@@ -145,7 +151,7 @@ def iterate(
         grids = None
     if grids is not None:
         return _iterate_grids(
-            model, state0, t0, t1, dt, steps, key, grids, events, checkpoint
+            model, state0, t0, t1, dt, steps, key, grids, events, checkpoint, progress
         )
     idx, save_times = _save_plan(save_ts, t0, t1, dt, steps)
     key = jr.key(0) if key is None else key
@@ -180,6 +186,8 @@ def iterate(
                 y = advance(y, k0, int(lengths[0]))
             else:
                 y = advance_masked(y, k0, n, int(lengths.max()))
+            if progress:
+                _tell_some(k0, n, steps, y)
             return y, save(k0 + n, y)
 
         y, rest = jax.lax.scan(
@@ -190,8 +198,29 @@ def iterate(
         ys = jtu.tree_map(lambda a: a[None], first)
     # after the last save, then the events at t1
     y = finish(advance(y, jnp.int32(idx[-1]), steps - int(idx[-1])))
+    if progress:
+        _tell(jnp.int32(steps), steps, y)
     ts = jnp.asarray(save_times, dtype=jnp.result_type(float))
     return Simulation(ts=ts, ys=ys, final=y, status=run_status(y))
+
+
+#: progress reports per run at most (each one a host callback, ~0.1-0.5 ms)
+PROGRESS_REPORTS = 20
+
+
+def _tell_some(k0, n, steps: int, y) -> None:
+    """Report after a save segment `[k0, k0 + n]` that crosses one of
+    `PROGRESS_REPORTS` equal parts of the run (`k0`, `n` unbatched, so under
+    `vmap` this stays a branch, not a select)."""
+    r = PROGRESS_REPORTS
+    due = (k0 + n) * r // max(steps, 1) > k0 * r // max(steps, 1)
+    jax.lax.cond(due, lambda y: _tell(k0 + n, steps, y), lambda y: None, y)
+
+
+def _tell(k, steps: int, y) -> None:
+    """Report `k` of `steps` steps done (`k` an unbatched scan index), after
+    the state `y`."""
+    report_progress(k.astype(jnp.result_type(float)) / max(steps, 1), y)
 
 
 def _advance_masked(one_step, y, k0, n, n_max: int):
@@ -241,7 +270,9 @@ def _stepper(model, t0, dt, steps, key, events, checkpoint):
     return (jax.checkpoint(one_step) if checkpoint else one_step), finish
 
 
-def _iterate_grids(model, state0, t0, t1, dt, steps, key, grids, events, checkpoint):
+def _iterate_grids(
+    model, state0, t0, t1, dt, steps, key, grids, events, checkpoint, progress
+):
     """`iterate` with several save grids (a `SaveAt` whose `subs` is a
     tuple): each grid's values go into a buffer carried through the scan and
     written at its own save steps; `ts` and `ys` are tuples, one per grid,
@@ -296,6 +327,8 @@ def _iterate_grids(model, state0, t0, t1, dt, steps, key, grids, events, checkpo
         y, bufs = carry
         k0, n, flag, where = inp
         y = advance(y, k0, n)
+        if progress:
+            _tell_some(k0, n, steps, y)
         return (y, write(bufs, y, k0 + n, flag, where)), None
 
     (y, bufs), _ = jax.lax.scan(
@@ -313,5 +346,7 @@ def _iterate_grids(model, state0, t0, t1, dt, steps, key, grids, events, checkpo
         ks = jnp.int32(union[-1]) + jnp.arange(tail, dtype=jnp.int32)
         y, _ = jax.lax.scan(lambda c, k: (one_step(c, k), None), y, ks)
     y = finish(y)
+    if progress:
+        _tell(jnp.int32(steps), steps, y)
     ts = tuple(jnp.asarray(t, dtype=ftype) for _, t in plans)
     return Simulation(ts=ts, ys=bufs, final=y, status=run_status(y))

@@ -15,6 +15,7 @@ from jaxtyping import Array, Int, PRNGKeyArray, PyTree
 
 from ._brownian import FoldInBrownianPath
 from ._errors import n_steps
+from ._progress import ProgressReporter
 from ._solvers import EventSolver, MultirateEuler
 from ._system import AbstractSystem, noise_leaves
 from ._terms import NoiseTerm, drift_vector_field
@@ -104,6 +105,7 @@ def simulate(
     events: tuple[AbstractEvent, ...] = (),
     brownian: Any = None,
     max_steps: int | None = None,
+    progress: bool = False,
     **diffeqsolve_kwargs,
 ) -> Simulation:
     r"""Integrate a continuous-time model from `t0` to `t1` with fixed steps `dt`.
@@ -138,6 +140,9 @@ def simulate(
       `'virtual_tree'`, `'unsafe'` or a `diffrax.AbstractBrownianPath` with
       shape `model.noise_shape(state0)`.
     - `max_steps`: default: exactly the number of steps.
+    - `progress`: report the fraction of the run done (each 2 % of the slowest
+      network, and at the end) to `sleepjax.listen_progress`'s listeners,
+      through diffrax's progress-meter hook (the numbers are unchanged).
     - other keyword arguments go to `diffrax.diffeqsolve` (e.g. `progress_meter`).
 
     **Returns:** a `Simulation` (saved values, final state, status).
@@ -191,6 +196,10 @@ def simulate(
         made_jump=user.made_jump,
     )
     adjoint = diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint
+    if progress:
+        if "progress_meter" in diffeqsolve_kwargs:
+            raise ValueError("give `progress=True` or a `progress_meter`, not both.")
+        diffeqsolve_kwargs["progress_meter"] = ProgressReporter()
     sol = diffrax.diffeqsolve(
         terms,
         solver,

@@ -29,6 +29,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from .._progress import listen_progress
 from .._snapshots import SNAPSHOT_TIME
 from ..config import ConfigError, RunConfig
 from ._chunks import ChunkSchedule, check_in_memory
@@ -454,7 +455,8 @@ def _execute(
                 if runner._bar is not None:
                     runner._bar.update(k)
 
-            data, status = runner.run_chunk(sl, variables, on_call)
+            with listen_progress(runner.progress_listener(i, n_chunks, chunks_done)):
+                data, status = runner.run_chunk(sl, variables, on_call)
             if store is not None:
                 lock.check()  # still this run's folder and store
                 store.check_generation()

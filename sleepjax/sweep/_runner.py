@@ -153,7 +153,11 @@ class _Runner:
             exp = group.experiment(numeric, k_init)
             outs = StateOutputs.of(run, exp)
             snaps = None if outs is None else outs.snapshots
-            sim = exp.run(k_noise, solver=solver, snapshots=snaps)
+            # a discrete run reports its progress (20 host callbacks per call;
+            # diffrax's per-step progress hook costs too much in continuous runs)
+            sim = exp.run(
+                k_noise, solver=solver, snapshots=snaps, progress=exp.discrete
+            )
             ys, status = _finish(sim.ys, sim.status)
             if outs is not None:  # the state as it was (status tells failures)
                 ys = {**ys, **outs.values(sim)}
@@ -278,6 +282,31 @@ class _Runner:
             self._bar.write(f"[sweep] {msg}", file=sys.stderr)
         else:
             _log(msg)
+
+    def progress_listener(self, i: int, n_chunks: int, chunks_done: int):
+        """A listener (`listen_progress`) for chunk `i`: the fraction of the
+        running call done, on the bar (at most twice a second) or, without a
+        bar, in the log (at most once a minute)."""
+        last = [time.perf_counter()]
+
+        def show(fraction: float) -> None:
+            now = time.perf_counter()
+            if self._bar is not None:
+                if now - last[0] >= 0.5:
+                    last[0] = now
+                    self._bar.set_postfix_str(
+                        f"chunks {chunks_done}/{n_chunks}, running call "
+                        f"{100 * fraction:.0f} % done",
+                        refresh=True,
+                    )
+            elif now - last[0] >= 60.0 and fraction < 1.0:
+                last[0] = now
+                _log(
+                    f"chunk {i + 1}/{n_chunks}: running call "
+                    f"{100 * fraction:.0f} % done"
+                )
+
+        return show
 
     # ------------------------------------------------------------- a chunk
     def run_chunk(self, sl: slice, variables: dict, on_call) -> tuple[dict, np.ndarray]:
