@@ -158,3 +158,26 @@ def test_sweep_reports_to_the_runner(monkeypatch, name, reports):
             assert fs and fs[-1] == 1.0 and np.all(np.diff(fs) >= 0)
     else:
         assert heard == []
+
+
+def test_runner_listener_text(monkeypatch):
+    """On the bar: the running call's percentage, at most twice a second;
+    without a bar (--quiet): a log line at most once a minute."""
+    import types
+
+    import sleepjax.sweep._runner as runner_mod
+
+    clock = iter([0.0, 0.2, 0.7, 0.8, 0.0, 30.0, 61.0, 62.0, 200.0])
+    monkeypatch.setattr(runner_mod.time, "perf_counter", lambda: next(clock))
+    notes = []
+    bar = types.SimpleNamespace(set_postfix_str=lambda s, refresh: notes.append(s))
+    show = _Runner.progress_listener(types.SimpleNamespace(_bar=bar), 0, 3, 1)
+    for f in (0.1, 0.2, 0.3):  # at 0.2 s (too soon), 0.7 s, 0.8 s (too soon)
+        show(f)
+    assert notes == ["chunks 1/3, running call 20 % done"]
+    logged = []
+    monkeypatch.setattr(runner_mod, "_log", logged.append)
+    show = _Runner.progress_listener(types.SimpleNamespace(_bar=None), 1, 3, 1)
+    for f in (0.25, 0.5, 0.75, 1.0):  # at 30, 61, 62 and 200 s
+        show(f)
+    assert logged == ["chunk 2/3: running call 50 % done"]  # 1.0: the chunk line
