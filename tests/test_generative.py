@@ -278,6 +278,17 @@ def test_registered_and_bad_input_refused():
             parse({**base, **bad, "protocol": bad.get("protocol", base["protocol"])})
 
 
+#: a consolidation run small enough to build in seconds
+TINY_CONSOLIDATION = {
+    "name": "consolidation",
+    "epochs": 1,
+    "n_fit": 16,
+    "n_test": 16,
+    "n_items": 8,
+    "n_cues": 8,
+}
+
+
 @pytest.mark.parametrize("similarity", ["dot", "equal_norm"])
 def test_replays_by_shape_match_numpy(similarity):
     """The consolidation run's `replay_shapes` (the share of each shape among
@@ -293,14 +304,7 @@ def test_replays_by_shape_match_numpy(similarity):
             "n_replay": r,
             "similarity": similarity,
         },
-        "protocol": {
-            "name": "consolidation",
-            "epochs": 1,
-            "n_fit": 16,
-            "n_test": 16,
-            "n_items": 8,
-            "n_cues": 8,
-        },
+        "protocol": dict(TINY_CONSOLIDATION),
     }
     exp = parse(raw).build(key=key)
     x, labels = shapes(jr.split(key, 4)[0], m, size=32, split="train")
@@ -340,15 +344,7 @@ def test_consolidation_sweep_report(tmp_path):
 
     raw = {
         "model": {"name": "generative", "n_stored": 48, "n_replay": 64},
-        "protocol": {
-            "name": "consolidation",
-            "epochs": 1,
-            "n_fit": 16,
-            "n_test": 16,
-            "n_items": 8,
-            "n_cues": 8,
-            "examples": 4,
-        },
+        "protocol": {**TINY_CONSOLIDATION, "examples": 4},
         "sweep": {
             "batch": 1,
             "zip": {
