@@ -3,9 +3,10 @@
 A long run is one compiled call; without help, nothing is heard from it until
 it returns. `iterate(..., progress=True)` and `simulate(..., progress=True)`
 report the fraction of the run done, $(t - t_0)/(t_1 - t_0) \\in [0, 1]$, by
-a host callback: a discrete run at each of its save times, a continuous run
-whenever the slowest network of a vmapped batch has advanced by another 2 %
-(through diffrax's progress-meter hook). The fraction is one number for the
+a host callback: a discrete run after the first save time past each
+twentieth of the run, a continuous run whenever the slowest network of a
+vmapped batch has advanced by another 2 % (through diffrax's progress-meter
+hook, which adds a branch to every solver step), and both at the end. The fraction is one number for the
 whole batch (under `jax.vmap`, the slowest network's), so a sweep of
 thousands of networks calls back as often as one network.
 
