@@ -188,39 +188,55 @@ def recall_report(view):
     ok = view.ok
     t = view.time
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
-    for name, c, label in (
+    similarity = view.label("model.similarity")
+    kinds = list(dict.fromkeys(similarity[ok]))
+    measures = (
         ("cue_correct", "C0", "half-occluded cues that land on their own image"),
         ("noise_at_pattern", "C1", "noise queries that land on a stored image"),
         ("cue_cosine", "C2", "cosine of a cue's retrieval with its image"),
-    ):
-        a1.plot(
-            t, np.median(view.var(name)[ok], axis=0), "o-", ms=3, color=c, label=label
-        )
-    a1.set(
-        xlabel="retrieval iteration (model-B Euler steps)", ylabel="fraction / cosine"
     )
+    for kind in kinds:
+        sel = ok & (similarity == kind)
+        style = "^--" if kind == "equal_norm" else "o-"
+        for name, c, label in measures:
+            a1.plot(
+                t,
+                np.median(view.var(name)[sel], axis=0),
+                style,
+                ms=3,
+                color=c,
+                label=label if kind == kinds[0] else None,
+            )
+    if len(kinds) > 1:  # line styles name the hippocampi
+        for kind in kinds:
+            style = "^--" if kind == "equal_norm" else "o-"
+            a1.plot([], [], style, ms=3, color="0.3", label=_SIMILARITY[kind])
+    a1.set(xlabel="retrieval iteration", ylabel="fraction / cosine")
     a1.set_ylim(0, 1.02)
     a1.legend(fontsize=7)
     first = int(np.flatnonzero(ok)[0]) if ok.any() else 0
     _grid(
         a2,
         view.var("recall_grid")[first, -1],
-        ["stored", "cue", "noise"],
+        ["stored", "from cue", "from noise"],
     )
+    shown = f" ({_SIMILARITY[similarity[first]]})" if len(kinds) > 1 else ""
     a2.set_title(
-        "after the last iteration: a stored image,\nthe retrieval from its "
-        "½-occluded cue, a retrieval from noise",
+        f"after the last iteration{shown}: a stored image,\nthe retrieval from "
+        "its ½-occluded cue, a retrieval from noise",
         fontsize=8,
     )
+    which = _SIMILARITY[kinds[0]] if len(kinds) == 1 else "two similarities"
     fig.suptitle(
-        "Hippocampus (modern Hopfield network): one-shot storage, retrieval from "
-        "partial cues and from noise (median over networks)",
+        f"Hippocampus (modern Hopfield network, {which}): one-shot storage, "
+        "retrieval from partial cues and from noise (median over networks)",
         fontsize=10,
     )
     fig.tight_layout()
     rows = [
         {
             "network": int(i),
+            "hippocampus": str(similarity[i]),
             "cues at own image": f"{view.var('cue_correct')[i, -1]:.3f}",
             "noise at a stored image": f"{view.var('noise_at_pattern')[i, -1]:.3f}",
             "replay coverage": int(view.var("replay_coverage")[i, -1]),
