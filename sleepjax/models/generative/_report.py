@@ -26,7 +26,8 @@ def _grid(ax, images, titles):
         [(w + 2) * (j + 0.5) for j in range(k)],
         titles,
         fontsize=7,
-        rotation=25 if k > 5 else 0,  # long labels of narrow columns would touch
+        # long labels under narrow columns would touch
+        rotation=25 if k > 5 or max(map(len, titles)) > 9 else 0,
     )
     ax.set_yticks([])
 
