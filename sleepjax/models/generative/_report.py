@@ -43,10 +43,10 @@ _SIMILARITY = {"dot": "dot product", "equal_norm": "equal-norm similarity, a var
 
 def _style(source, similarity) -> str:
     """Line style of a run: stored-image controls dashed, equal-norm replays
-    with triangles."""
+    dash-dotted with triangles."""
     if source == "stored":
         return "s--"
-    return "^-" if similarity == "equal_norm" else "o-"
+    return "^-." if similarity == "equal_norm" else "o-"
 
 
 def consolidation_report(view):
@@ -79,7 +79,7 @@ def consolidation_report(view):
     if "stored" in set(source[ok]):
         ax.plot([], [], "s--", color="0.3", ms=3, label="trained on the stored images")
     if mixed:
-        ax.plot([], [], "^-", color="0.3", ms=3, label="equal-norm hippocampus")
+        ax.plot([], [], "^-.", color="0.3", ms=3, label="equal-norm hippocampus")
     ax.axhline(0.25, color="k", ls=":", lw=1, label="chance (4 shapes)")
     for y in (0.38, 0.83):
         ax.axhline(y, color="0.6", ls="--", lw=1)
@@ -89,10 +89,26 @@ def consolidation_report(view):
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(0, 1)
     ax.set_title("semantic decoding of the VAE's latent means", fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper right")
     ax = fig.add_subplot(2, 3, 2)
+    seen = set()
     for i in np.flatnonzero(ok):
-        ax.plot(t, view.var("heldout_error")[i], style[i], ms=3, color="C1")
+        kind = (
+            "trained on the stored images"
+            if source[i] == "stored"
+            else f"replays, {_SIMILARITY[similarity[i]].split(',')[0]}"
+        )
+        ax.plot(
+            t,
+            view.var("heldout_error")[i],
+            style[i],
+            ms=3,
+            color="C1",
+            label=None if kind in seen else kind,
+        )
+        seen.add(kind)
+    if len(seen) > 1:
+        ax.legend(fontsize=7)
     ax.set(xlabel="epoch", ylabel="mean |x − x̂| (held-out images)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("reconstruction of new images", fontsize=9)
@@ -109,9 +125,13 @@ def consolidation_report(view):
         ax.plot(t, np.median(view.var(name)[shown], axis=0), ls, color=c, label=label)
     ax.set(xlabel="epoch", ylabel="mean |x − recall| per element")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    which = (
-        "" if shown.sum() == ok.sum() else "\n(median of the VAEs trained on replays)"
-    )
+    which = ""
+    if shown.sum() > 1:
+        which = (
+            "\n(median of the VAEs trained on replays)"
+            if shown.sum() < ok.sum()
+            else f"\n(median of {shown.sum()} networks)"
+        )
     ax.set_title(
         f"recall of corrupted items: basic vs extended model{which}", fontsize=9
     )
