@@ -366,3 +366,32 @@ def test_consolidation_sweep_report(tmp_path):
     ]
     cov = ResultStore.open(out / "results.zarr").read("replay_coverage")[:, -1]
     assert [int(r.split()[8]) for r in rows] == [int(c) for c in cov]
+
+
+def test_recall_sweep_over_similarity_report(tmp_path):
+    """`sleepjax run` of the recall protocol over both similarities (paired):
+    the figure is drawn, the table names each hippocampus, and its numbers are
+    the stored results."""
+    from refusal import dump_toml
+
+    from sleepjax.cli import main
+    from sleepjax.sweep._store import ResultStore
+
+    raw = {
+        "model": {"name": "generative", "n_stored": 64},
+        "protocol": {"name": "recall", "iterations": 3, "n_cues": 8, "n_noise": 32},
+        "sweep": {
+            "batch": 1,
+            "paired": True,
+            "grid": {"model.similarity": ["dot", "equal_norm"]},
+        },
+    }
+    cfg = tmp_path / "r.toml"
+    cfg.write_text(dump_toml(raw))
+    out = tmp_path / "out"
+    assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
+    assert (out / "figure.png").stat().st_size > 10_000
+    rows = (out / "summary.txt").read_text().split("\n\n")[0].splitlines()[2:]
+    assert [r.split()[1] for r in rows] == ["dot", "equal_norm"]
+    cov = ResultStore.open(out / "results.zarr").read("replay_coverage")[:, -1]
+    assert [int(r.split()[-1]) for r in rows] == [int(c) for c in cov]
