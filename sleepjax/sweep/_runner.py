@@ -289,21 +289,21 @@ class _Runner:
         bar, in the log (at most once a minute)."""
         last = [time.perf_counter()]
 
-        def show(fraction: float) -> None:
+        def show(done: float) -> None:
             now = time.perf_counter()
             if self._bar is not None:
                 if now - last[0] >= 0.5:
                     last[0] = now
                     self._bar.set_postfix_str(
                         f"chunks {chunks_done}/{n_chunks}, running call "
-                        f"{100 * fraction:.0f} % done",
+                        f"{100 * done:.0f} % done",
                         refresh=True,
                     )
-            elif now - last[0] >= 60.0 and fraction < 1.0:
+            elif now - last[0] >= 60.0 and done < 1.0:
                 last[0] = now
                 _log(
                     f"chunk {i + 1}/{n_chunks}: running call "
-                    f"{100 * fraction:.0f} % done"
+                    f"{100 * done:.0f} % done"
                 )
 
         return show
