@@ -6,9 +6,10 @@ report the fraction of the run done, $(t - t_0)/(t_1 - t_0) \\in [0, 1]$, by
 a host callback: a discrete run after the first save time past each
 twentieth of the run, a continuous run whenever the slowest network of a
 vmapped batch has advanced by another 2 % (through diffrax's progress-meter
-hook, which adds a branch to every solver step), and both at the end. The fraction is one number for the
-whole batch (under `jax.vmap`, the slowest network's), so a sweep of
-thousands of networks calls back as often as one network.
+hook, which adds a branch to every solver step), and both at the end. The
+fraction is one number for the whole batch (under `jax.vmap`, the slowest
+network's), so a sweep of thousands of networks calls back as often as one
+network.
 
 Whoever wants the fractions listens::
 

@@ -301,10 +301,7 @@ class _Runner:
                     )
             elif now - last[0] >= 60.0 and done < 1.0:
                 last[0] = now
-                _log(
-                    f"chunk {i + 1}/{n_chunks}: running call "
-                    f"{100 * done:.0f} % done"
-                )
+                _log(f"chunk {i + 1}/{n_chunks}: running call {100 * done:.0f} % done")
 
         return show
 
