@@ -6,8 +6,9 @@
   saved numbers are bitwise those of a run without reports.
 - `simulate(..., progress=True)` reports increasing fractions (each 2 % of
   the slowest network) ending at 1; numbers unchanged.
-- A sweep of a discrete model reports to the runner's listener during each
-  chunk; a continuous one does not (its hook costs a branch per step).
+- A sweep of a discrete model with few calls reports to the runner's
+  listener during each chunk; a continuous one does not (its hook costs a
+  branch per step), nor one of many calls (the bar moves by itself).
 """
 
 from __future__ import annotations
@@ -130,8 +131,15 @@ def test_simulate_reports_increasing_fractions_to_one():
         )
 
 
-@pytest.mark.parametrize("name, reports", [("toy_map", True), ("toy_ode", False)])
-def test_sweep_reports_to_the_runner(monkeypatch, name, reports):
+@pytest.mark.parametrize(
+    "name, seeds, batch, reports",
+    [
+        ("toy_map", 4, 8, True),  # one call: reports from inside it
+        ("toy_ode", 4, 8, False),  # continuous: never from inside
+        ("toy_map", 12, 2, False),  # six calls: the bar moves by itself
+    ],
+)
+def test_sweep_reports_to_the_runner(monkeypatch, name, seeds, batch, reports):
     toy.register_all()
     heard = []
 
@@ -144,7 +152,7 @@ def test_sweep_reports_to_the_runner(monkeypatch, name, reports):
             {
                 "model": {"name": name, "n": 4},
                 "protocol": {"name": "run", "t_end": 10.0, "save_every": 1.0},
-                "sweep": {"seeds": 4},
+                "sweep": {"seeds": seeds, "batch": batch},
                 "run": {"chunk_size": 2},
             }
         )

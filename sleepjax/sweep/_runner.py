@@ -125,6 +125,10 @@ def _hms(seconds: float) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
+#: in-call progress reports only for sweeps of at most this many calls
+IN_CALL_PROGRESS_CALLS = 4
+
+
 # ------------------------------------------------------------------- runner
 class _Runner:
     def __init__(self, plan: SweepPlan, devices: list):
@@ -142,7 +146,7 @@ class _Runner:
         self._local: dict[int, tuple[Any, int]] = {}
 
     # ------------------------------------------------ one network, one group
-    def _one(self, group: Group):
+    def _one(self, group: Group, progress: bool = False):
         root, solver = self.root, self.solver
 
         run = self.run
@@ -153,10 +157,12 @@ class _Runner:
             exp = group.experiment(numeric, k_init)
             outs = StateOutputs.of(run, exp)
             snaps = None if outs is None else outs.snapshots
-            # a discrete run reports its progress (20 host callbacks per call;
-            # diffrax's per-step progress hook costs too much in continuous runs)
+            # see `in_call_progress`
             sim = exp.run(
-                k_noise, solver=solver, snapshots=snaps, progress=exp.discrete
+                k_noise,
+                solver=solver,
+                snapshots=snaps,
+                progress=progress and exp.discrete,
             )
             ys, status = _finish(sim.ys, sim.status)
             if outs is not None:  # the state as it was (status tells failures)
@@ -207,6 +213,7 @@ class _Runner:
                 (run.seed, run.prng, run.solver, run.substeps, run.float64),
                 (repr(run.snapshot_times), tuple(run.snapshot_leaves), run.save_final),
                 run.memory_budget_mb,
+                self.in_call_progress(self._first_batch()),
                 self.plan.numeric,
                 self.plan.batch,
                 [(d.platform, d.id) for d in self.devices],
@@ -222,13 +229,12 @@ class _Runner:
         if key is not None and key in _COMPILED:
             return _COMPILED[key]
         pinned = self.plan.batch is not None
-        batch = self.plan.batch or DEFAULT_BATCH.get(
-            self.platform, DEFAULT_BATCH_ACCELERATOR
-        )
+        batch = self._first_batch()
         spec = P(_AXIS)
+        progress = self.in_call_progress(batch)
         fn = jax.jit(
             jax.shard_map(
-                jax.vmap(self._one(group)),
+                jax.vmap(self._one(group, progress)),
                 mesh=self.mesh,
                 in_specs=(spec, spec),
                 out_specs=spec,
@@ -268,6 +274,23 @@ class _Runner:
             _COMPILED.pop(next(iter(_COMPILED)))
         _COMPILED[key] = (compiled, batch)
         return compiled, batch
+
+    def _first_batch(self) -> int:
+        """Networks per call per device before any halving for memory."""
+        return self.plan.batch or DEFAULT_BATCH.get(
+            self.platform, DEFAULT_BATCH_ACCELERATOR
+        )
+
+    def in_call_progress(self, batch: int) -> bool:
+        """Whether the calls report their progress from inside (discrete
+        models only; `iterate(progress=True)`). Only when the whole sweep is
+        at most `IN_CALL_PROGRESS_CALLS` calls: then the bar, which counts
+        finished networks, would sit still for long, while with many calls it
+        moves anyway and 21 host callbacks per call (~0.5 ms each on a CPU)
+        would only cost time. Continuous solves never report from inside:
+        diffrax's hook adds a branch to every solver step."""
+        calls = -(-self.plan.n_networks // (batch * len(self.devices)))
+        return calls <= IN_CALL_PROGRESS_CALLS
 
     def compile_all(self, groups: list[int]) -> None:
         """Compile the calls of `groups` up front (one after the other: in
