@@ -38,15 +38,19 @@ def _share_text(view, name: str, i: int) -> str:
     return ", ".join(f"{k} {100 * v:.0f}" for k, v in parts) + " %"
 
 
-_SIMILARITY = {"dot": "dot product", "equal_norm": "equal-norm similarity, a variant"}
+#: the hippocampus's similarity: its name and its line style
+_SIMILARITY = {"dot": "dot product", "equal_norm": "equal-norm similarity"}
+_SIMILARITY_STYLE = {"dot": "o-", "equal_norm": "^-."}
+
+
+def _similarity_title(kind: str) -> str:
+    return _SIMILARITY[kind] + (", a variant" if kind == "equal_norm" else "")
 
 
 def _style(source, similarity) -> str:
-    """Line style of a run: stored-image controls dashed, equal-norm replays
-    dash-dotted with triangles."""
-    if source == "stored":
-        return "s--"
-    return "^-." if similarity == "equal_norm" else "o-"
+    """Line style of a run: stored-image controls dashed, replays by the
+    hippocampus's similarity."""
+    return "s--" if source == "stored" else _SIMILARITY_STYLE[similarity]
 
 
 def consolidation_report(view):
@@ -79,7 +83,8 @@ def consolidation_report(view):
     if "stored" in set(source[ok]):
         ax.plot([], [], "s--", color="0.3", ms=3, label="trained on the stored images")
     if mixed:
-        ax.plot([], [], "^-.", color="0.3", ms=3, label="equal-norm hippocampus")
+        style_eq = _SIMILARITY_STYLE["equal_norm"]
+        ax.plot([], [], style_eq, color="0.3", ms=3, label="equal-norm hippocampus")
     ax.axhline(0.25, color="k", ls=":", lw=1, label="chance (4 shapes)")
     for y in (0.38, 0.83):
         ax.axhline(y, color="0.6", ls="--", lw=1)
@@ -96,7 +101,7 @@ def consolidation_report(view):
         kind = (
             "trained on the stored images"
             if source[i] == "stored"
-            else f"replays, {_SIMILARITY[similarity[i]].split(',')[0]}"
+            else f"replays, {_SIMILARITY[similarity[i]]}"
         )
         ax.plot(
             t,
@@ -124,6 +129,7 @@ def consolidation_report(view):
     for name, label, c, ls in names:
         ax.plot(t, np.median(view.var(name)[shown], axis=0), ls, color=c, label=label)
     ax.set(xlabel="epoch", ylabel="mean |x − recall| per element")
+    ax.set_ylim(0, 1.45 * ax.get_ylim()[1])  # room for the legend above the curves
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     which = ""
     if shown.sum() > 1:
@@ -135,7 +141,7 @@ def consolidation_report(view):
     ax.set_title(
         f"recall of corrupted items: basic vs extended model{which}", fontsize=9
     )
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper right", ncol=2)
     first = int(np.flatnonzero(ok)[0]) if ok.any() else 0
     ax = fig.add_subplot(2, 3, 4)
     _grid(
@@ -146,7 +152,7 @@ def consolidation_report(view):
     cov = view.var("replay_coverage")[first, -1]
     m = view.setting("model", "n_stored")
     ax.set_title(
-        f"hippocampus ({_SIMILARITY[similarity[first]]}):\n"
+        f"hippocampus ({_similarity_title(similarity[first])}):\n"
         "cue = stored image, right half unknown (grey);\n"
         f"replay = retrieval from noise (reaches {cov:.0f} of {m} stored)",
         fontsize=9,
@@ -218,20 +224,25 @@ def recall_report(view):
     )
     for kind in kinds:
         sel = ok & (similarity == kind)
-        style = "^--" if kind == "equal_norm" else "o-"
         for name, c, label in measures:
             a1.plot(
                 t,
                 np.median(view.var(name)[sel], axis=0),
-                style,
+                _SIMILARITY_STYLE[kind],
                 ms=3,
                 color=c,
                 label=label if kind == kinds[0] else None,
             )
     if len(kinds) > 1:  # line styles name the hippocampi
         for kind in kinds:
-            style = "^--" if kind == "equal_norm" else "o-"
-            a1.plot([], [], style, ms=3, color="0.3", label=_SIMILARITY[kind])
+            a1.plot(
+                [],
+                [],
+                _SIMILARITY_STYLE[kind],
+                ms=3,
+                color="0.3",
+                label=_similarity_title(kind),
+            )
     a1.set(xlabel="retrieval iteration", ylabel="fraction / cosine")
     a1.set_ylim(0, 1.02)
     a1.legend(fontsize=7)
@@ -241,13 +252,13 @@ def recall_report(view):
         view.var("recall_grid")[first, -1],
         ["stored", "from cue", "from noise"],
     )
-    shown = f" ({_SIMILARITY[similarity[first]]})" if len(kinds) > 1 else ""
+    shown = f" ({_similarity_title(similarity[first])})" if len(kinds) > 1 else ""
     a2.set_title(
         f"after the last iteration{shown}: a stored image,\nthe retrieval from "
         "its ½-occluded cue, a retrieval from noise",
         fontsize=8,
     )
-    which = _SIMILARITY[kinds[0]] if len(kinds) == 1 else "two similarities"
+    which = _similarity_title(kinds[0]) if len(kinds) == 1 else "two similarities"
     fig.suptitle(
         f"Hippocampus (modern Hopfield network, {which}): one-shot storage, "
         "retrieval from partial cues and from noise (median over networks)",
