@@ -332,16 +332,28 @@ def test_replays_by_shape_match_numpy(similarity):
     np.testing.assert_array_equal(control.observe.replay_shapes, obs.replay_shapes)
 
 
-@pytest.mark.slow  # ~90 s of compiling the VAE on 2 cores
-def test_consolidation_sweep_report(tmp_path):
-    """`sleepjax run` of a tiny consolidation sweep over the hippocampus's
-    similarity and the training data: the figure is drawn and the table names
-    each network's condition and reports the coverage the runs stored."""
+def _run_and_report(tmp_path, raw):
+    """`sleepjax run` of `raw`: the summary table's rows (split into words),
+    after checking that a figure was drawn, and the results store."""
     from refusal import dump_toml
 
     from sleepjax.cli import main
     from sleepjax.sweep._store import ResultStore
 
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(dump_toml(raw))
+    out = tmp_path / "out"
+    assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
+    assert (out / "figure.png").stat().st_size > 10_000
+    rows = (out / "summary.txt").read_text().split("\n\n")[0].splitlines()[2:]
+    return [r.split() for r in rows], ResultStore.open(out / "results.zarr")
+
+
+@pytest.mark.slow  # ~90 s of compiling the VAE on 2 cores
+def test_consolidation_sweep_report(tmp_path):
+    """`sleepjax run` of a tiny consolidation sweep over the hippocampus's
+    similarity and the training data: the figure is drawn and the table names
+    each network's condition and reports the coverage the runs stored."""
     raw = {
         "model": {"name": "generative", "n_stored": 48, "n_replay": 64},
         "protocol": {**TINY_CONSOLIDATION, "examples": 4},
@@ -353,30 +365,20 @@ def test_consolidation_sweep_report(tmp_path):
             },
         },
     }
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(dump_toml(raw))
-    out = tmp_path / "out"
-    assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
-    assert (out / "figure.png").stat().st_size > 10_000
-    rows = (out / "summary.txt").read_text().split("\n\n")[0].splitlines()[2:]
-    assert [r.split()[1:3] for r in rows] == [
+    rows, store = _run_and_report(tmp_path, raw)
+    assert [r[1:3] for r in rows] == [
         ["replays", "dot"],
         ["replays", "equal_norm"],
         ["stored", "dot"],
     ]
-    cov = ResultStore.open(out / "results.zarr").read("replay_coverage")[:, -1]
-    assert [int(r.split()[8]) for r in rows] == [int(c) for c in cov]
+    cov = store.read("replay_coverage")[:, -1]
+    assert [int(r[8]) for r in rows] == [int(c) for c in cov]
 
 
 def test_recall_sweep_over_similarity_report(tmp_path):
     """`sleepjax run` of the recall protocol over both similarities (paired):
     the figure is drawn, the table names each hippocampus, and its numbers are
     the stored results."""
-    from refusal import dump_toml
-
-    from sleepjax.cli import main
-    from sleepjax.sweep._store import ResultStore
-
     raw = {
         "model": {"name": "generative", "n_stored": 64},
         "protocol": {"name": "recall", "iterations": 3, "n_cues": 8, "n_noise": 32},
@@ -386,12 +388,7 @@ def test_recall_sweep_over_similarity_report(tmp_path):
             "grid": {"model.similarity": ["dot", "equal_norm"]},
         },
     }
-    cfg = tmp_path / "r.toml"
-    cfg.write_text(dump_toml(raw))
-    out = tmp_path / "out"
-    assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
-    assert (out / "figure.png").stat().st_size > 10_000
-    rows = (out / "summary.txt").read_text().split("\n\n")[0].splitlines()[2:]
-    assert [r.split()[1] for r in rows] == ["dot", "equal_norm"]
-    cov = ResultStore.open(out / "results.zarr").read("replay_coverage")[:, -1]
-    assert [int(r.split()[-1]) for r in rows] == [int(c) for c in cov]
+    rows, store = _run_and_report(tmp_path, raw)
+    assert [r[1] for r in rows] == ["dot", "equal_norm"]
+    cov = store.read("replay_coverage")[:, -1]
+    assert [int(r[-1]) for r in rows] == [int(c) for c in cov]
