@@ -56,18 +56,30 @@ def test_convolutions_match_xla():
             x, c.weight, (s, s), pad, dimension_numbers=("NHWC", "HWIO", "NHWC")
         )
         np.testing.assert_allclose(c(x), want + c.bias, atol=2e-5)
-    t = ConvTranspose(jr.key(2), 3, 4, 4, stride=2, pad=1)
+
+
+@pytest.mark.parametrize(
+    "k, s, pad",
+    [(4, 2, 1), (4, 2, 0), (6, 3, 2), (2, 2, 0), (3, 2, 1), (3, 1, 1)],
+)
+def test_transposed_convolution_matches_its_definition(k, s, pad):
+    # k % s == 0 runs by output phases, otherwise on the zero-filled input
+    x = jr.normal(jr.key(0), (2, 9, 11, 3))
+    t = ConvTranspose(jr.key(2), 3, 4, k, stride=s, pad=pad)
+    t = eqx.tree_at(lambda m: m.bias, t, jr.normal(jr.key(3), (4,)))
     y = np.asarray(t(x))
-    assert y.shape == (2, 18, 22, 4)  # (n − 1)·2 + 4 − 2
+    assert y.shape == (2, 8 * s + k - 2 * pad, 10 * s + k - 2 * pad, 4)
     # PyTorch's definition: y[i s + a − p, j s + b − p] += x[i, j] W[a, b]
     X, W = np.asarray(x), np.asarray(t.weight)
-    full = np.zeros((2, 8 * 2 + 4, 10 * 2 + 4, 4))
+    full = np.zeros((2, 8 * s + k, 10 * s + k, 4))
     for i in range(9):
         for j in range(11):
-            full[:, 2 * i : 2 * i + 4, 2 * j : 2 * j + 4] += np.einsum(
+            full[:, s * i : s * i + k, s * j : s * j + k] += np.einsum(
                 "nc,abco->nabo", X[:, i, j], W
             )
-    np.testing.assert_allclose(y, full[:, 1:-1, 1:-1] + np.asarray(t.bias), atol=2e-5)
+    h, w = full.shape[1:3]
+    want = full[:, pad : h - pad, pad : w - pad] + np.asarray(t.bias)
+    np.testing.assert_allclose(y, want, atol=2e-5)
 
 
 def test_vae_output_shapes():

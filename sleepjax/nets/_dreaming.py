@@ -1,7 +1,7 @@
 r"""Perturbed and adversarial dreaming (Deperrois et al. 2022, eLife).
 
 Networks (DCGAN-style, 32×32 images in [−1, 1], filter factor $w$, latent
-$K$, LeakyReLU(0.2), kernels $\mathcal N(0, 0.02^2)$):
+$K$, LeakyReLU(0.2), zero biases):
 
 - `DreamEncoder` (their "discriminator"): 3 × [conv 4×4, stride 2, pad 1]
   with $w, 2w, 4w$ filters (32 → 16 → 8 → 4), then two heads on the
@@ -26,12 +26,23 @@ followed by its Adam steps (lr, β₁; β₂ = 0.999):
   $a = 0.5$); loss $\mathrm{BCE}(d(G(z)), 0)$; E descends it, G ascends it
   (gradient reversal); updates both.
 
+Kernels are drawn from $\mathcal N(0, \sigma^2)$ with PAD's $\sigma = 0.02$ at
+their size ($w = 64$, $K = 256$), and at other sizes with $\sigma = 0.02
+\sqrt{f_{64,256}/f_{w,K}}$, $f$ the layer's fan-in: every layer then
+multiplies the variance of its input by the same factor as in PAD (the
+first convolution keeps 0.02; the others scale by $\sqrt{64/w}$, the
+generator's dense layer by $\sqrt{256/K}$). With 0.02 everywhere a
+narrow network starts with latents ~$10^{-3}$, and the latent regulariser's
+$-\log s$ then dominates training for hundreds of steps.
+
 A phase that is off contributes nothing: `phase_gradients` returns zeros for
 it, so the gradient pytree shows which parameters each phase trains (the
 real/dream head only with REM; the generator never in NREM).
 """
 
 from __future__ import annotations
+
+import math
 
 import equinox as eqx
 import jax
@@ -45,6 +56,12 @@ from ._layers import Conv, ConvTranspose, Dense, leaky_relu
 from ._train import AbstractObjective
 
 STD = 0.02
+PAD_WIDTH, PAD_LATENT = 64, 256
+
+
+def _std(fan_in_pad: int, fan_in: int) -> float:
+    """PAD's kernel scale carried to another fan-in at the same gain."""
+    return STD * math.sqrt(fan_in_pad / fan_in)
 
 
 class DreamEncoder(eqx.Module):
@@ -57,12 +74,22 @@ class DreamEncoder(eqx.Module):
     def __init__(self, key, width: int = 64, latent: int = 256):
         k = jr.split(key, 5)
         chans = (3, width, 2 * width, 4 * width)
+        pad = (3, PAD_WIDTH, 2 * PAD_WIDTH, 4 * PAD_WIDTH)
         self.convs = tuple(
-            Conv(k[i], chans[i], chans[i + 1], 4, 2, "SAME", init_std=STD)
+            Conv(
+                k[i],
+                chans[i],
+                chans[i + 1],
+                4,
+                2,
+                "SAME",
+                init_std=_std(pad[i], chans[i]),
+            )
             for i in range(3)
         )
-        self.latent_head = Dense(k[3], 16 * 4 * width, latent, init_std=STD)
-        self.real_head = Dense(k[4], 16 * 4 * width, 1, init_std=STD)
+        head = _std(pad[3], chans[3])
+        self.latent_head = Dense(k[3], 16 * 4 * width, latent, init_std=head)
+        self.real_head = Dense(k[4], 16 * 4 * width, 1, init_std=head)
 
     def features(self, x):
         for conv in self.convs:
@@ -84,10 +111,13 @@ class DreamGenerator(eqx.Module):
 
     def __init__(self, key, width: int = 64, latent: int = 256):
         k = jr.split(key, 4)
-        self.dense = Dense(k[0], latent, 16 * 4 * width, init_std=STD)
+        self.dense = Dense(
+            k[0], latent, 16 * 4 * width, init_std=_std(PAD_LATENT, latent)
+        )
         chans = (4 * width, 2 * width, width, 3)
+        std = _std(PAD_WIDTH, width)
         self.tconvs = tuple(
-            ConvTranspose(k[i + 1], chans[i], chans[i + 1], 4, 2, 1, init_std=STD)
+            ConvTranspose(k[i + 1], chans[i], chans[i + 1], 4, 2, 1, init_std=std)
             for i in range(3)
         )
         self.width = width
