@@ -110,3 +110,35 @@ def test_latent_kl_is_zero_for_standard_normal_statistics():
     z = jr.normal(jr.key(0), (4000, 3))
     assert abs(float(latent_kl(z))) < 5e-3
     assert float(latent_kl(3.0 * z + 1.0)) > 1.0
+
+
+def _layer_stds(x, width, latent, keys):
+    """Std of each encoder layer's output and of the generator's pre-tanh
+    output at initialisation, averaged over networks drawn with `keys`."""
+    out = []
+    for k in keys:
+        enc = DreamEncoder(jr.fold_in(k, 0), width, latent)
+        gen = DreamGenerator(jr.fold_in(k, 1), width, latent)
+        h, stds = x, []
+        for conv in enc.convs:
+            h = jax.nn.leaky_relu(conv(h), 0.2)
+            stds.append(jnp.std(h))
+        stds.append(jnp.std(enc.latent_head(h.reshape(len(x), -1))))
+        z = jr.normal(jr.fold_in(k, 2), (len(x), latent))
+        g = jax.nn.leaky_relu(gen.dense(z), 0.2).reshape(len(x), 4, 4, 4 * width)
+        for t in gen.tconvs[:-1]:
+            g = jax.nn.leaky_relu(t(g), 0.2)
+        stds.append(jnp.std(gen.tconvs[-1](g)))
+        out.append(stds)
+    return np.mean(np.asarray(out), axis=0)
+
+
+def test_narrow_networks_start_with_pads_signal_scale(setup):
+    # PAD's sizes (w 64, K 256) with N(0, 0.02²) kernels against a narrow
+    # network: each layer's output std agrees (fan-in-matched kernel scale)
+    x, _ = setup
+    keys = jr.split(jr.key(5), 4)
+    pad = _layer_stds(x, 64, 256, keys)
+    narrow = _layer_stds(x, WIDTH, LATENT, keys)
+    # (with 0.02 everywhere the narrow latents would be ~(4/64)^(3/2) of PAD's)
+    np.testing.assert_allclose(narrow / pad, 1.0, atol=0.35)
