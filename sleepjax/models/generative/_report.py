@@ -322,6 +322,7 @@ def dreaming_report(view):
                 "seeds": len(idx),
                 "linear separability": _mean_sd(sep[idx, -1]),
                 "occlusion robustness": _mean_sd(occ[idx, -1]),
+                "clean − occluded": _mean_sd(sep[idx, -1] - occ[idx, -1]),
                 "separability, untrained": _mean_sd(sep[idx, 0]),
                 "occlusion, untrained": _mean_sd(occ[idx, 0]),
             }
@@ -365,7 +366,8 @@ def dreaming_notes(view):
         "Mean ± standard deviation over seeds of a logistic-regression read-out "
         "of the shape from the encoder's latents (chance 0.25), after the last "
         "epoch and before training (untrained). Occlusion robustness: the same "
-        "read-out, fitted on clean latents, tested on tile-occluded images. "
+        "read-out, fitted on clean latents, tested on tile-occluded images; "
+        "clean − occluded: what occlusion costs the read-out (per network). "
         "Deperrois et al.: removing REM lowers linear separability, removing "
         "NREM lowers robustness to occlusion."
     )
