@@ -144,7 +144,7 @@ def test_narrow_networks_start_with_pads_signal_scale(setup):
     np.testing.assert_allclose(narrow / pad, 1.0, atol=0.35)
 
 
-@pytest.mark.slow  # ~7 minutes on 2 cores: the example on 2 of its 3 seeds
+@pytest.mark.slow  # ~6 minutes on 2 cores: the example on 2 of its 3 seeds
 def test_removing_rem_lowers_linear_separability(tmp_path):
     """Deperrois et al.'s REM result, on the example's configuration with two
     paired seeds (the same initial networks, data and noise in each

@@ -9,7 +9,7 @@ statistics and returns them (training), or with given running statistics
 $s \leftarrow m\,s + (1 - m)\,s_\mathrm{batch}$ (Keras: $m = 0.99$).
 
 Initialisation: Glorot-uniform kernels, zero biases (Keras defaults), or
-$\mathcal N(0, 0.02^2)$ kernels (DCGAN) with `init_std`.
+$\mathcal N(0, \sigma^2)$ kernels with `init_std` $= \sigma$ (DCGAN: 0.02).
 
 Convolutions are computed as patches × kernel matrix products (im2col):
 XLA's CPU convolution (its weight gradient in particular) runs 20-30× slower
