@@ -177,3 +177,72 @@ def test_removing_rem_lowers_linear_separability(tmp_path):
         assert full[0] == no_rem[0]  # paired: the same untrained encoder
         assert full[-1] > full[0], (s, full)
         assert full[-1] > no_rem[-1] + 0.05, (s, full[-1], no_rem[-1])
+
+
+def _changed(new, old) -> list[bool]:
+    return [
+        not np.array_equal(a, b)
+        for a, b in zip(jtu.tree_leaves(new), jtu.tree_leaves(old), strict=True)
+    ]
+
+
+@pytest.mark.slow  # one update with every phase under a stage condition (~60 s)
+def test_night_runs_the_phase_of_each_stage(setup, full_grads):
+    """With a night, a mini-batch changes exactly the parameters that its
+    stage's phase has gradients for (all from a fresh optimiser state, where
+    a zero gradient moves nothing), and none in N1."""
+    from sleepjax import sleep as sl
+
+    x, params = setup
+    night = sl.from_table([("N1", 1), ("N2", 1), ("N3", 1), ("REM", 1)], t0=1.0)
+    obj = DreamingObjective(**FULL, night=night)
+    mem = obj.init_memory(B, LATENT)
+    opt = obj.init(params)
+    step = jax.jit(lambda t: obj.update_at(t, params, mem, opt, x, jr.key(3)))
+    # the same phase keys as phase_gradients(…, key(3)) (full_grads)
+    nonzero = {
+        k: [bool(np.any(g != 0)) for g in jtu.tree_leaves(full_grads[k][1])]
+        for k in ("wake", "nrem", "rem")
+    }
+    none = [False] * len(nonzero["wake"])
+    for t, want in [
+        (0.5, nonzero["wake"]),
+        (1.5, none),  # N1
+        (2.5, nonzero["nrem"]),
+        (3.5, nonzero["nrem"]),  # N3
+        (4.5, nonzero["rem"]),
+        (5.5, nonzero["wake"]),  # after the night
+    ]:
+        new, mem2, new_opt, loss = step(t)
+        assert _changed(new, params) == want, t
+        if not any(want):
+            assert not any(_changed(new_opt, opt))
+        assert bool(mem2.seen) and np.isfinite(float(loss))
+
+
+def test_dreaming_nights_follow_the_days():
+    """The protocol's nights: each day is wake for its first `wake_fraction`,
+    then sleep cycles that end with the day; REM deprivation turns every REM
+    period into wake; too short cycles are refused before anything runs."""
+    from sleepjax.models.generative._dream import dreaming
+    from sleepjax.models.generative._options import (
+        GenerativeOptions,
+        GenerativeParams,
+    )
+    from sleepjax.sleep import NREM, REM, WAKE
+
+    opts = GenerativeOptions(size=32, batch=32, n_train=512, latent=8, width=4)
+    kw = dict(epochs=6.0, n_fit=20, n_test=20, nights=2, n_cycles=2)
+    t = np.arange(0, 6, 1 / 16)  # the mini-batch times (16 per epoch)
+    for dep in (0.0, 1.0):
+        exp = dreaming(opts, GenerativeParams(), jr.key(0), **kw, rem_deprivation=dep)
+        night = exp.model.objective.night
+        stage = np.asarray(jax.vmap(night.stage_at)(jnp.asarray(t)))
+        day = t % 3.0
+        assert np.all(stage[day < 2.0] == WAKE)
+        asleep = np.isin(stage[day >= 2.0], NREM)
+        assert asleep.mean() > 0.6  # the cycles fill the night (N1/N2/N3)
+        assert np.any(stage == REM) == (dep == 0.0)
+        assert exp.observe.n_batches == 16
+    with pytest.raises(ValueError, match="fewer than 4 mini-batches"):
+        dreaming(opts, GenerativeParams(), jr.key(0), **dict(kw, nights=6))

@@ -35,6 +35,12 @@ generator's dense layer by $\sqrt{256/K}$). With 0.02 everywhere a
 narrow network starts with latents ~$10^{-3}$, and the latent regulariser's
 $-\log s$ then dominates training for hundreds of steps.
 
+**Nights.** With a `night` (a `sleepjax.sleep.Hypnogram` in epochs), a
+mini-batch at time $t$ runs only the phase of the stage $s(t)$: wake in
+WAKE, NREM in N2 and N3, REM in REM, none in N1; the other phases leave
+the networks and optimiser states bitwise unchanged. Without one, every
+mini-batch runs all phases in turn, as PAD does.
+
 A phase that is off contributes nothing: `phase_gradients` returns zeros for
 it, so the gradient pytree shows which parameters each phase trains (the
 real/dream head only with REM; the generator never in NREM).
@@ -43,6 +49,7 @@ real/dream head only with REM; the generator never in NREM).
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -52,6 +59,7 @@ import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..data.corrupt import occlude_tiles
+from ..sleep._hypnogram import N2, N3, REM, WAKE, Hypnogram
 from ._layers import Conv, ConvTranspose, Dense, leaky_relu
 from ._train import AbstractObjective
 
@@ -165,9 +173,26 @@ class DreamingObjective(AbstractObjective):
     wake: bool = eqx.field(static=True)
     nrem: bool = eqx.field(static=True)
     rem: bool = eqx.field(static=True)
+    night: Hypnogram | None = None
+
+    #: the stages in which each phase runs when there is a night
+    STAGES: ClassVar[dict[str, tuple[int, ...]]] = {
+        "wake": (WAKE,),
+        "nrem": (N2, N3),
+        "rem": (REM,),
+    }
 
     def __init__(
-        self, lr=2e-4, beta1=0.5, rem_noise=0.5, wake_noise=0.0, *, wake, nrem, rem
+        self,
+        lr=2e-4,
+        beta1=0.5,
+        rem_noise=0.5,
+        wake_noise=0.0,
+        *,
+        wake,
+        nrem,
+        rem,
+        night: Hypnogram | None = None,
     ):
         self.lr, self.beta1 = jnp.asarray(lr), jnp.asarray(beta1)
         self.rem_noise, self.wake_noise = (
@@ -175,6 +200,12 @@ class DreamingObjective(AbstractObjective):
             jnp.asarray(wake_noise),
         )
         self.wake, self.nrem, self.rem = bool(wake), bool(nrem), bool(rem)
+        if night is not None and not isinstance(night, Hypnogram):
+            raise TypeError(
+                f"DreamingObjective: `night` must be a Hypnogram, got "
+                f"{type(night).__name__}."
+            )
+        self.night = night
 
     def _opt(self):
         return optax.adam(self.lr, b1=self.beta1, b2=0.999)
@@ -245,18 +276,55 @@ class DreamingObjective(AbstractObjective):
             new_s.append(s)
         return tuple(new_p), tuple(new_s)
 
+    def _wake_step(self, params, opt_state, x, key):
+        loss, g = jax.value_and_grad(self.wake_loss)(params, x, key)
+        params, opt_state = self._apply(params, opt_state, g)
+        return params, opt_state, loss
+
+    def _nrem_step(self, params, opt_state, x, key):
+        _, (ge, _) = jax.value_and_grad(self.nrem_loss)(params, x, key)
+        new, s = self._apply(params[:1], opt_state[:1], (ge,))
+        return (new[0], params[1]), (s[0], opt_state[1])
+
+    def _rem_step(self, params, opt_state, x, memory, key):
+        _, (ge, gg) = jax.value_and_grad(self.rem_loss)(params, x, memory, key)
+        gg = jax.tree_util.tree_map(jnp.negative, gg)
+        return self._apply(params, opt_state, (ge, gg))
+
     def update(self, params, memory, opt_state, x, key: PRNGKeyArray):
+        """One mini-batch of every phase that is on, in turn (PAD)."""
         kw, kn, kr = jr.split(key, 3)
         z_wake = jax.lax.stop_gradient(params[0](x)[0])
-        loss, g = jax.value_and_grad(self.wake_loss)(params, x, kw)
-        params, opt_state = self._apply(params, opt_state, g)
+        params, opt_state, loss = self._wake_step(params, opt_state, x, kw)
         if self.nrem:
-            _, (ge, _) = jax.value_and_grad(self.nrem_loss)(params, x, kn)
-            new, s = self._apply(params[:1], opt_state[:1], (ge,))
-            params, opt_state = (new[0], params[1]), (s[0], opt_state[1])
+            params, opt_state = self._nrem_step(params, opt_state, x, kn)
         if self.rem:
-            _, (ge, gg) = jax.value_and_grad(self.rem_loss)(params, x, memory, kr)
-            gg = jax.tree_util.tree_map(jnp.negative, gg)
-            params, opt_state = self._apply(params, opt_state, (ge, gg))
+            params, opt_state = self._rem_step(params, opt_state, x, memory, kr)
         memory = DreamMemory(z_wake, jnp.array(True))
+        return params, memory, opt_state, loss
+
+    def update_at(self, t, params, memory, opt_state, x, key: PRNGKeyArray):
+        """One mini-batch at time `t`: with a night, only the phase of the
+        stage at `t` (module docs); without, `update`. The loss is the wake
+        loss (evaluated in every stage)."""
+        if self.night is None:
+            return self.update(params, memory, opt_state, x, key)
+        kw, kn, kr = jr.split(key, 3)
+        z_wake = jax.lax.stop_gradient(params[0](x)[0])
+        state = (params, opt_state)
+
+        def run(on, step, state):
+            return jax.lax.cond(on, lambda s: step(*s), lambda s: s, state)
+
+        on = {k: self.night.in_stages(t, v) for k, v in self.STAGES.items()}
+        loss = self.wake_loss(params, x, kw)
+        state = run(on["wake"], lambda p, o: self._wake_step(p, o, x, kw)[:2], state)
+        if self.nrem:
+            state = run(on["nrem"], lambda p, o: self._nrem_step(p, o, x, kn), state)
+        if self.rem:
+            state = run(
+                on["rem"], lambda p, o: self._rem_step(p, o, x, memory, kr), state
+            )
+        memory = DreamMemory(z_wake, jnp.array(True))
+        params, opt_state = state
         return params, memory, opt_state, loss

@@ -5,7 +5,9 @@ running statistics, optimiser state, early-stopping bookkeeping), and step
 $k$ runs one epoch: the data set is shuffled with the step's key, cut into
 $\lfloor n/B\rfloor$ mini-batches of size $B$ (the remainder is left out of
 that epoch), and the objective's `update` is applied to each in turn
-(mini-batch $j$ gets the key $\text{fold\_in}(\text{key}_k, j)$). So an
+(mini-batch $j$ gets the key $\text{fold\_in}(\text{key}_k, j)$ and the
+time $t_k + j/n_b$, in epochs, for objectives that change over time, e.g.
+with the stages of a night). So an
 `Experiment` with $dt = 1$ runs $t_1$ epochs, saves observables at the start
 of chosen epochs, and sweeps vmap whole training runs over seeds and
 parameters.
@@ -64,6 +66,11 @@ class AbstractObjective(eqx.Module):
     def update(self, params, stats, opt_state, batch, key: PRNGKeyArray):
         """One mini-batch: `(params, stats, opt_state, loss)`."""
 
+    def update_at(self, t, params, stats, opt_state, batch, key: PRNGKeyArray):
+        """One mini-batch at time `t` (epochs); the same at every time unless
+        overridden."""
+        return self.update(params, stats, opt_state, batch, key)
+
 
 class EpochTrainer(AbstractMap):
     """One epoch of mini-batch training per step (module docs).
@@ -109,7 +116,7 @@ class EpochTrainer(AbstractMap):
             epochs=jnp.int32(0),
         )
 
-    def _epoch(self, state: TrainState, key) -> TrainState:
+    def _epoch(self, t, state: TrainState, key) -> TrainState:
         nb = self.n // self.batch_size
         k_perm, k_batch = jr.split(key)
         order = jr.permutation(k_perm, self.n)[: nb * self.batch_size]
@@ -119,8 +126,8 @@ class EpochTrainer(AbstractMap):
             params, stats, opt = carry
             j, idx = inp
             batch = jtu.tree_map(lambda x: x[idx], self.data)
-            params, stats, opt, loss = self.objective.update(
-                params, stats, opt, batch, jr.fold_in(k_batch, j)
+            params, stats, opt, loss = self.objective.update_at(
+                t + j / nb, params, stats, opt, batch, jr.fold_in(k_batch, j)
             )
             return (params, stats, opt), loss
 
@@ -144,5 +151,5 @@ class EpochTrainer(AbstractMap):
 
     def step(self, t, state: TrainState, key: PRNGKeyArray) -> TrainState:
         return jax.lax.cond(
-            state.stopped, lambda s: s, lambda s: self._epoch(s, key), state
+            state.stopped, lambda s: s, lambda s: self._epoch(t, s, key), state
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -17,6 +18,7 @@ from ...analysis import probe_accuracy
 from ...data.corrupt import occlude_tiles
 from ...data.shapes import shapes
 from ...nets import DreamEncoder, DreamGenerator, DreamingObjective, EpochTrainer
+from ...sleep import STAGES, nightly
 from ._options import GenerativeOptions, GenerativeParams
 
 _UNITS = {
@@ -38,6 +40,14 @@ _UNITS = {
         "mean |x − G(E(x))| on held-out images in [−1, 1]",
     ),
 }
+_NIGHT_UNITS = {
+    "stage_share": (
+        "share of the epoch's mini-batches in each stage",
+        "1",
+        "WAKE, N1, N2, N3, REM (stage codes 0-4) over the epoch that starts "
+        "at the save time",
+    ),
+}
 
 
 class DreamingObservables(AbstractObservables):
@@ -48,16 +58,18 @@ class DreamingObservables(AbstractObservables):
     y: Int[Array, " n"]
     occluded: Float[Array, "m H W 3"]
     n_fit: int = eqx.field(static=True)
+    n_batches: int = eqx.field(static=True, default=0)
 
     headline: ClassVar = ("linear_separability", "occlusion_robustness")
-    units: ClassVar = _UNITS
+    units: ClassVar = {**_UNITS, **_NIGHT_UNITS}
 
     @property
     def names(self) -> tuple[str, ...]:
-        return tuple(_UNITS)
+        """With nights (`n_batches` > 0) also the stage shares."""
+        return tuple(_UNITS) + (tuple(_NIGHT_UNITS) if self.n_batches else ())
 
     def dims(self, name: str, ndim: int) -> tuple[str, ...]:
-        return ()
+        return ("stage",) if name == "stage_share" else ()
 
     def __call__(self, t, y, model) -> dict[str, Array]:
         enc, gen = y.params
@@ -65,11 +77,18 @@ class DreamingObservables(AbstractObservables):
         z = enc(self.x)[0]
         zo = enc(self.occluded)[0]
         y_fit, y_test = self.y[:n], self.y[n:]
-        return {
+        out = {
             "linear_separability": probe_accuracy(z[:n], y_fit, z[n:], y_test, 4),
             "occlusion_robustness": probe_accuracy(z[:n], y_fit, zo, y_test, 4),
             "recon_error": jnp.mean(jnp.abs(gen(z[n:]) - self.x[n:])),
         }
+        if self.n_batches:
+            ts = t + jnp.arange(self.n_batches) / self.n_batches
+            stage = jax.vmap(model.objective.night.stage_at)(ts)
+            out["stage_share"] = jnp.mean(
+                stage[:, None] == jnp.arange(len(STAGES)), axis=0
+            ).astype(z.dtype)
+        return out
 
 
 def dreaming(
@@ -82,13 +101,57 @@ def dreaming(
     n_test: Annotated[int, Integer(1)] = 1000,
     occlusion: Annotated[float, Interval(0.0, 1.0)] = 0.3,
     tile: Annotated[int, Integer(1)] = 4,
+    nights: Annotated[int, Integer(0)] = 0,
+    wake_fraction: Annotated[float, Interval(0.0, 1.0)] = 2 / 3,
+    n_cycles: Annotated[int, Integer(1)] = 4,
+    rem_deprivation: Annotated[float, Interval(0.0, 1.0)] = 0.0,
+    n3_suppression: Annotated[float, Interval(0.0, 1.0)] = 0.0,
+    fragmentation: Annotated[float, Interval(0.0, 10.0)] = 0.0,
 ) -> Experiment:
     """Wake / NREM / REM training (each switchable by the options `wake`,
     `nrem`, `rem`) on shapes at 32×32; saves the linear read-out of the shape
-    from clean and from tile-occluded images at the start of every epoch."""
+    from clean and from tile-occluded images at the start of every epoch.
+
+    `nights = 0`: every mini-batch runs every phase (PAD). `nights = K`: the
+    `epochs` are K days, each a wake period (`wake_fraction` of the day)
+    and then a generated night of `n_cycles` sleep cycles (`sleepjax.sleep.
+    nightly`; N3 early, REM late; `rem_deprivation`, `n3_suppression` and
+    `fragmentation` as there, per minute of a 90-minute cycle); each
+    mini-batch runs the phase of its stage (wake in WAKE, NREM in N2/N3,
+    REM in REM), and the run saves each epoch's stage shares."""
     if opts.size != 32:
         raise ValueError("the dreaming networks take 32×32 images: set size = 32.")
+    if nights and not 0.0 < wake_fraction < 1.0:
+        raise ValueError(
+            f"`wake_fraction` must be strictly between 0 and 1 with nights, got "
+            f"{wake_fraction}."
+        )
+    if nights and not (epochs / nights) * (1 - wake_fraction) * opts.n_train >= (
+        4 * n_cycles * opts.batch
+    ):
+        raise ValueError(
+            f"{nights} nights of {n_cycles} cycles in {epochs:g} epochs give a "
+            f"cycle fewer than 4 mini-batches: use fewer nights or cycles, or "
+            f"more epochs."
+        )
     k_data, k_enc, k_gen, k_occ = jr.split(key, 4)
+    night = None
+    if nights:
+        day = epochs / nights
+        sleep_len = (1.0 - wake_fraction) * day
+        night = nightly(
+            jr.fold_in(key, 5),
+            nights,
+            period=day,
+            t0=wake_fraction * day,
+            n_cycles=n_cycles,
+            cycle=90.0,
+            cycle_cv=0.0,
+            time_scale=sleep_len / (90.0 * n_cycles),
+            rem_deprivation=rem_deprivation,
+            n3_suppression=n3_suppression,
+            fragmentation=fragmentation,
+        )
     x, _ = shapes(k_data, opts.n_train, size=32, split="train")
     hx, labels = shapes(k_data, n_fit + n_test, size=32, split="test")
     hx = 2.0 * hx - 1.0
@@ -100,6 +163,7 @@ def dreaming(
         wake=opts.wake,
         nrem=opts.nrem,
         rem=opts.rem,
+        night=night,
     )
     trainer = EpochTrainer(obj, 2.0 * x - 1.0, opts.batch, patience=0)
     params = (
@@ -115,5 +179,11 @@ def dreaming(
         t1=epochs,
         dt=1.0,
         save_ts=np.arange(int(round(epochs)) + 1, dtype=float),
-        observe=DreamingObservables(hx, labels["shape"], occluded, n_fit),
+        observe=DreamingObservables(
+            hx,
+            labels["shape"],
+            occluded,
+            n_fit,
+            opts.n_train // opts.batch if nights else 0,
+        ),
     )

@@ -7,6 +7,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from ...data.shapes import SHAPES
+from ...sleep import STAGES
 
 __all__ = ["REPORTS"]
 
@@ -295,18 +296,73 @@ def _condition(g) -> str:
     return ", ".join(f"no {n}" for n in off)
 
 
+_PHASES = ("model.wake", "model.nrem", "model.rem")
+#: stage colours of the stage strips (WAKE, N1, N2, N3, REM)
+_STAGE_COLOR = ("0.75", "#9ecae1", "#4292c6", "#08306b", "#e6550d")
+
+
+def _dream_groups(view) -> list[tuple[str, np.ndarray]]:
+    """`(name, indices)` of the finished networks per condition: the phases
+    that are off ("full" when none), then any other swept setting."""
+    keys = [view.label(k).astype(str) for k in _PHASES]
+    out = []
+    for text, mask in view.groups(skip=_PHASES):
+        conds: dict[tuple, list[int]] = {}
+        for i in np.flatnonzero(mask & view.ok):
+            conds.setdefault(tuple(k[i] for k in keys), []).append(i)
+        for g, idx in conds.items():
+            name = _condition(g)
+            out.append((f"{name}, {text}" if text else name, np.asarray(idx)))
+    return out
+
+
+def _stage_strips(ax, t, shares, names):
+    """Each condition's stages over training (its first network): every
+    epoch is split into the shares of its mini-batches in each stage."""
+    for row, share in enumerate(shares):
+        for e in range(len(t) - 1):  # the last save starts no epoch
+            left = t[e]
+            for s, frac in enumerate(share[e]):
+                if frac > 0:
+                    width = frac * (t[e + 1] - t[e])
+                    ax.barh(row, width, left=left, color=_STAGE_COLOR[s], height=0.7)
+                    left += width
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(t[0], t[-1])
+    ax.set_xlabel("training epoch")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in _STAGE_COLOR]
+    ax.legend(
+        handles,
+        STAGES,
+        ncol=5,
+        fontsize=7,
+        loc="lower right",
+        bbox_to_anchor=(1.0, 1.0),
+        frameon=False,
+    )
+    ax.set_title(
+        "stages over training (first network of each condition; each epoch "
+        "split by its mini-batches' stages)",
+        fontsize=9,
+        loc="left",
+    )
+
+
 def dreaming_report(view):
-    ok = view.ok
     t = view.time
-    keys = [view.label(f"model.{k}").astype(str) for k in ("wake", "nrem", "rem")]
-    groups = {}
-    for i in np.flatnonzero(ok):
-        groups.setdefault(tuple(k[i] for k in keys), []).append(i)
+    groups = _dream_groups(view)
     sep, occ = view.var("linear_separability"), view.var("occlusion_robustness")
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    nights = "stage_share" in view.store.variables
+    if nights:
+        fig = plt.figure(figsize=(15, 6.4))
+        grid = fig.add_gridspec(2, 3, height_ratios=(4.6, 1.0 + 0.25 * len(groups)))
+        axes = [fig.add_subplot(grid[0, i]) for i in range(3)]
+        strip = fig.add_subplot(grid[1, :])
+    else:
+        fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
     rows, names = [], []
-    for j, (g, idx) in enumerate(groups.items()):
-        name = _condition(g)
+    for j, (name, idx) in enumerate(groups):
         names.append(name)
         c = f"C{j}"
         for i in idx:
@@ -327,6 +383,9 @@ def dreaming_report(view):
                 "occlusion, untrained": _mean_sd(occ[idx, 0]),
             }
         )
+    if nights:
+        shares = view.var("stage_share")
+        _stage_strips(strip, t, [shares[idx[0]] for _, idx in groups], names)
     ax = axes[0]
     ax.axhline(0.25, color="k", ls=":", lw=1, label="chance (4 shapes)")
     ax.set(xlabel="training epoch", ylabel="linear read-out accuracy (shape)")
@@ -343,7 +402,14 @@ def dreaming_report(view):
         ),
         strict=True,
     ):
-        ax.set_xticks(range(len(names)), names)
+        long = max(map(len, names), default=0) > 12
+        ax.set_xticks(
+            range(len(names)),
+            names,
+            rotation=15 if long else 0,
+            ha="right" if long else "center",
+            fontsize=8 if long else None,
+        )
         ax.axhline(0.25, color="k", ls=":", lw=1)
         ax.set_ylim(0, 1)
         ax.set_ylabel("accuracy after training (shape)")
