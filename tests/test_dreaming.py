@@ -246,3 +246,52 @@ def test_dreaming_nights_follow_the_days():
         assert exp.observe.n_batches == 16
     with pytest.raises(ValueError, match="fewer than 4 mini-batches"):
         dreaming(opts, GenerativeParams(), jr.key(0), **dict(kw, nights=6))
+
+
+@pytest.mark.slow  # ~2-5 minutes of compiling on 2 cores
+def test_dreaming_nights_sweep_report(tmp_path):
+    """`sleepjax run` of a tiny sweep over REM deprivation with nights: the
+    table names each condition, the stage shares are saved per epoch (REM
+    only in normal nights; each epoch's shares sum to 1), and the figure is
+    drawn."""
+    from refusal import dump_toml
+
+    from sleepjax.cli import main
+    from sleepjax.sweep._store import ResultStore
+
+    raw = {
+        "model": {
+            "name": "generative",
+            "latent": 8,
+            "width": 4,
+            "batch": 32,
+            "n_train": 512,
+        },
+        "protocol": {
+            "name": "dreaming",
+            "epochs": 6,
+            "n_fit": 100,
+            "n_test": 100,
+            "nights": 2,
+            "n_cycles": 2,
+        },
+        "sweep": {
+            "batch": 2,
+            "paired": True,
+            "grid": {"protocol.rem_deprivation": [0.0, 1.0]},
+        },
+    }
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(dump_toml(raw))
+    out = tmp_path / "out"
+    assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
+    assert (out / "figure.png").stat().st_size > 10_000
+    table = (out / "summary.txt").read_text().split("\n\n")[0]
+    assert "full, rem_deprivation = 0.0" in table
+    assert "full, rem_deprivation = 1.0" in table
+    store = ResultStore.open(out / "results.zarr")
+    share = store.read("stage_share")  # (network, time, stage)
+    dep = store.read("protocol.rem_deprivation")
+    assert share.shape == (2, 7, 5)
+    np.testing.assert_allclose(share.sum(-1), 1.0, atol=1e-6)
+    assert share[dep == 0.0, :, 4].sum() > 0 and share[dep == 1.0, :, 4].sum() == 0
