@@ -115,8 +115,8 @@ def test_latent_kl_is_zero_for_standard_normal_statistics():
 def _layer_stds(x, width, latent, keys):
     """Std of each encoder layer's output and of the generator's pre-tanh
     output at initialisation, averaged over networks drawn with `keys`."""
-    out = []
-    for k in keys:
+
+    def one(k):
         enc = DreamEncoder(jr.fold_in(k, 0), width, latent)
         gen = DreamGenerator(jr.fold_in(k, 1), width, latent)
         h, stds = x, []
@@ -129,8 +129,9 @@ def _layer_stds(x, width, latent, keys):
         for t in gen.tconvs[:-1]:
             g = jax.nn.leaky_relu(t(g), 0.2)
         stds.append(jnp.std(gen.tconvs[-1](g)))
-        out.append(stds)
-    return np.mean(np.asarray(out), axis=0)
+        return jnp.stack(stds)
+
+    return np.mean(np.asarray(jax.jit(jax.vmap(one))(keys)), axis=0)
 
 
 def test_narrow_networks_start_with_pads_signal_scale(setup):
@@ -224,28 +225,26 @@ def test_dreaming_nights_follow_the_days():
     """The protocol's nights: each day is wake for its first `wake_fraction`,
     then sleep cycles that end with the day; REM deprivation turns every REM
     period into wake; too short cycles are refused before anything runs."""
-    from sleepjax.models.generative._dream import dreaming
+    from sleepjax.models.generative._dream import days_and_nights, dreaming
     from sleepjax.models.generative._options import (
         GenerativeOptions,
         GenerativeParams,
     )
     from sleepjax.sleep import NREM, REM, WAKE
 
-    opts = GenerativeOptions(size=32, batch=32, n_train=512, latent=8, width=4)
-    kw = dict(epochs=6.0, n_fit=20, n_test=20, nights=2, n_cycles=2)
-    t = np.arange(0, 6, 1 / 16)  # the mini-batch times (16 per epoch)
+    t = jnp.arange(0, 6, 1 / 16)  # mini-batch times, 16 per epoch
+    day = np.asarray(t) % 3.0
     for dep in (0.0, 1.0):
-        exp = dreaming(opts, GenerativeParams(), jr.key(0), **kw, rem_deprivation=dep)
-        night = exp.model.objective.night
-        stage = np.asarray(jax.vmap(night.stage_at)(jnp.asarray(t)))
-        day = t % 3.0
+        night = days_and_nights(jr.key(0), 6.0, 2, 2 / 3, 2, rem_deprivation=dep)
+        stage = np.asarray(jax.vmap(night.stage_at)(t))
         assert np.all(stage[day < 2.0] == WAKE)
         asleep = np.isin(stage[day >= 2.0], NREM)
         assert asleep.mean() > 0.6  # the cycles fill the night (N1/N2/N3)
         assert np.any(stage == REM) == (dep == 0.0)
-        assert exp.observe.n_batches == 16
+    opts = GenerativeOptions(size=32, batch=32, n_train=512, latent=8, width=4)
+    kw = dict(epochs=6.0, n_fit=20, n_test=20, nights=6, n_cycles=2)
     with pytest.raises(ValueError, match="fewer than 4 mini-batches"):
-        dreaming(opts, GenerativeParams(), jr.key(0), **dict(kw, nights=6))
+        dreaming(opts, GenerativeParams(), jr.key(0), **kw)
 
 
 @pytest.mark.slow  # ~2-5 minutes of compiling on 2 cores

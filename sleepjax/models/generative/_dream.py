@@ -18,7 +18,7 @@ from ...analysis import probe_accuracy
 from ...data.corrupt import occlude_tiles
 from ...data.shapes import shapes
 from ...nets import DreamEncoder, DreamGenerator, DreamingObjective, EpochTrainer
-from ...sleep import STAGES, nightly
+from ...sleep import STAGES, Hypnogram, nightly
 from ._options import GenerativeOptions, GenerativeParams
 
 _UNITS = {
@@ -91,6 +91,34 @@ class DreamingObservables(AbstractObservables):
         return out
 
 
+def days_and_nights(
+    key: PRNGKeyArray,
+    epochs: float,
+    nights: int,
+    wake_fraction: float,
+    n_cycles: int,
+    **disorders,
+) -> Hypnogram:
+    """`nights` days of `epochs / nights` epochs: wake for the first
+    `wake_fraction` of each, then a generated night of `n_cycles` 90-minute
+    cycles scaled to fill the rest of the day exactly (no cycle-length
+    jitter, so a night never runs into the next day); `disorders` as
+    `sleepjax.sleep.generate` (per minute of a cycle)."""
+    day = epochs / nights
+    sleep_len = (1.0 - wake_fraction) * day
+    return nightly(
+        key,
+        nights,
+        period=day,
+        t0=wake_fraction * day,
+        n_cycles=n_cycles,
+        cycle=90.0,
+        cycle_cv=0.0,
+        time_scale=sleep_len / (90.0 * n_cycles),
+        **disorders,
+    )
+
+
 def dreaming(
     opts: GenerativeOptions,
     p: GenerativeParams,
@@ -137,17 +165,12 @@ def dreaming(
     k_data, k_enc, k_gen, k_occ = jr.split(key, 4)
     night = None
     if nights:
-        day = epochs / nights
-        sleep_len = (1.0 - wake_fraction) * day
-        night = nightly(
+        night = days_and_nights(
             jr.fold_in(key, 5),
+            epochs,
             nights,
-            period=day,
-            t0=wake_fraction * day,
-            n_cycles=n_cycles,
-            cycle=90.0,
-            cycle_cv=0.0,
-            time_scale=sleep_len / (90.0 * n_cycles),
+            wake_fraction,
+            n_cycles,
             rem_deprivation=rem_deprivation,
             n3_suppression=n3_suppression,
             fragmentation=fragmentation,
