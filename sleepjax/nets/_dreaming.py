@@ -311,14 +311,20 @@ class DreamingObjective(AbstractObjective):
             return self.update(params, memory, opt_state, x, key)
         kw, kn, kr = jr.split(key, 3)
         z_wake = jax.lax.stop_gradient(params[0](x)[0])
-        state = (params, opt_state)
 
         def run(on, step, state):
             return jax.lax.cond(on, lambda s: step(*s), lambda s: s, state)
 
         on = {k: self.night.in_stages(t, v) for k, v in self.STAGES.items()}
-        loss = self.wake_loss(params, x, kw)
-        state = run(on["wake"], lambda p, o: self._wake_step(p, o, x, kw)[:2], state)
+        # the wake loss is reported in every stage; in WAKE its step computes it
+        params, opt_state, loss = jax.lax.cond(
+            on["wake"],
+            lambda p, o: self._wake_step(p, o, x, kw),
+            lambda p, o: (p, o, self.wake_loss(p, x, kw)),
+            params,
+            opt_state,
+        )
+        state = (params, opt_state)
         if self.nrem:
             state = run(on["nrem"], lambda p, o: self._nrem_step(p, o, x, kn), state)
         if self.rem:

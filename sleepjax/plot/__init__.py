@@ -2,6 +2,8 @@
 plotting helpers (models' reports use them)."""
 
 from ._fit import plot_fit as plot_fit
+from ._stages import STAGE_COLORS as STAGE_COLORS
+from ._stages import draw_hypnogram as draw_hypnogram
 from ._state import plot_activity as plot_activity
 from ._state import plot_spectrum as plot_spectrum
 from ._sweep import describe_variables as describe_variables

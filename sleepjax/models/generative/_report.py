@@ -7,6 +7,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from ...data.shapes import SHAPES
+from ...plot import STAGE_COLORS
 from ...sleep import STAGES
 
 __all__ = ["REPORTS"]
@@ -297,8 +298,6 @@ def _condition(g) -> str:
 
 
 _PHASES = ("model.wake", "model.nrem", "model.rem")
-#: stage colours of the stage strips (WAKE, N1, N2, N3, REM)
-_STAGE_COLOR = ("0.75", "#9ecae1", "#4292c6", "#08306b", "#e6550d")
 
 
 def _dream_groups(view) -> list[tuple[str, np.ndarray]]:
@@ -325,13 +324,20 @@ def _stage_strips(ax, t, shares, names):
             for s, frac in enumerate(share[e]):
                 if frac > 0:
                     width = frac * (t[e + 1] - t[e])
-                    ax.barh(row, width, left=left, color=_STAGE_COLOR[s], height=0.7)
+                    ax.barh(
+                        row,
+                        width,
+                        left=left,
+                        color=STAGE_COLORS[s],
+                        alpha=0.6,
+                        height=0.7,
+                    )
                     left += width
     ax.set_yticks(range(len(names)), names, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlim(t[0], t[-1])
     ax.set_xlabel("training epoch")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in _STAGE_COLOR]
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c, alpha=0.6) for c in STAGE_COLORS]
     ax.legend(
         handles,
         STAGES,

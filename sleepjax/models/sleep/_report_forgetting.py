@@ -7,9 +7,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ...plot import StoreView, spread
+from ...plot import StoreView, draw_hypnogram, spread
 from ._forgetting import layout
-from ._report import draw_hypnogram, groups
+from ._report import groups
 
 
 def moments(view: StoreView) -> tuple[float, float, float]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ...plot import StoreView, band, spread
-from ._report import draw_hypnogram, groups
+from ...plot import StoreView, band, draw_hypnogram, spread
+from ._report import groups
 
 
 def transfer_report(view: StoreView):
