@@ -564,3 +564,36 @@ def test_errors():
         limit_cycle_stats(np.ones(5), np.ones(5), np.arange(5.0), tail_fraction=0.0)
     with pytest.raises(ValueError, match="same length"):
         limit_cycle_stats(np.ones(5), np.ones(4), np.arange(5.0))
+
+
+def np_class_distances(z, y, n_classes):
+    """Every pair, one at a time (the definition)."""
+    within, between = [], []
+    for c in range(n_classes):
+        inside = [i for i in range(len(y)) if y[i] == c]
+        outside = [i for i in range(len(y)) if y[i] != c]
+        w = [np.mean((z[i] - z[j]) ** 2) for i in inside for j in inside if i != j]
+        b = [np.mean((z[i] - z[j]) ** 2) for i in inside for j in outside]
+        within.append(np.mean(w))
+        between.append(np.mean(b))
+    return np.mean(within), np.mean(between)
+
+
+def test_class_distances_match_every_pair():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 4, 60)
+    # unequal class sizes and class-dependent means and spreads
+    z = rng.normal(size=(60, 7)) * (1 + y[:, None]) + 6.0 * y[:, None]
+    within, between = analysis.class_distances(jnp.asarray(z), jnp.asarray(y), 4)
+    ref = np_class_distances(z, y, 4)
+    np.testing.assert_allclose([float(within), float(between)], ref, rtol=1e-10)
+    # clustered latents: within ≪ between; shuffled labels: the ratio near 1
+    assert float(within / between) < 0.5
+    w, b = analysis.class_distances(jnp.asarray(z), jnp.asarray(rng.permutation(y)), 4)
+    assert 0.8 < float(w / b) < 1.2
+    zo = z + 0.1 * rng.normal(size=z.shape)
+    np.testing.assert_allclose(
+        float(analysis.paired_distance(jnp.asarray(z), jnp.asarray(zo))),
+        np.mean([np.mean((z[i] - zo[i]) ** 2) for i in range(60)]),
+        rtol=1e-10,
+    )

@@ -8,6 +8,8 @@ from ._assembly_sequence import chain_weights as chain_weights
 from ._assembly_sequence import cued_recall as cued_recall
 from ._assembly_sequence import group_weights as group_weights
 from ._assembly_sequence import replay_transitions as replay_transitions
+from ._distances import class_distances as class_distances
+from ._distances import paired_distance as paired_distance
 from ._eig import eig as eig
 from ._limit_cycle import limit_cycle_stats as limit_cycle_stats
 from ._limit_cycle import linearised_eigenvalues as linearised_eigenvalues

@@ -14,7 +14,7 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 from ..._errors import Integer, Interval, OnGrid
 from ..._experiment import Experiment
 from ..._spec import AbstractObservables
-from ...analysis import probe_accuracy
+from ...analysis import class_distances, paired_distance, probe_accuracy
 from ...data.corrupt import occlude_tiles
 from ...data.shapes import shapes
 from ...nets import DreamEncoder, DreamGenerator, DreamingObjective, EpochTrainer
@@ -34,6 +34,21 @@ _UNITS = {
         "accuracy of the same read-out (fitted on clean latents) on latents of "
         "tile-occluded test images",
     ),
+    "occlusion_distance": (
+        "clean–occluded latent distance / between-class distance",
+        "1",
+        "mean squared distance between a test image's latent and its "
+        "tile-occluded version's, over the mean squared distance between "
+        "latents of different shapes (Deperrois et al. Fig. 6f; lower: the "
+        "latent ignores occlusion)",
+    ),
+    "class_distance": (
+        "within-class / between-class latent distance",
+        "1",
+        "mean squared distance between latents of test images of the same "
+        "shape, over that between different shapes (Deperrois et al. Fig. 6e; "
+        "lower: shapes cluster)",
+    ),
     "recon_error": (
         "reconstruction error",
         "1",
@@ -47,12 +62,18 @@ _NIGHT_UNITS = {
         "WAKE, N1, N2, N3, REM (stage codes 0-4) over the epoch that starts "
         "at the save time",
     ),
+    "stages": (
+        "stage of each mini-batch",
+        "1",
+        "stage code (0-4: WAKE, N1, N2, N3, REM) of each mini-batch of the "
+        "epoch that starts at the save time, in training order",
+    ),
 }
 
 
 class DreamingObservables(AbstractObservables):
-    """Linear probe on frozen latents (clean and occluded) and reconstruction,
-    at the start of each epoch."""
+    """Linear probe on frozen latents (clean and occluded), the latents'
+    distance ratios and reconstruction, at the start of each epoch."""
 
     x: Float[Array, "n H W 3"]
     y: Int[Array, " n"]
@@ -69,7 +90,7 @@ class DreamingObservables(AbstractObservables):
         return tuple(_UNITS) + (tuple(_NIGHT_UNITS) if self.n_batches else ())
 
     def dims(self, name: str, ndim: int) -> tuple[str, ...]:
-        return ("stage",) if name == "stage_share" else ()
+        return {"stage_share": ("stage",), "stages": ("batch",)}.get(name, ())
 
     def __call__(self, t, y, model) -> dict[str, Array]:
         enc, gen = y.params
@@ -77,9 +98,12 @@ class DreamingObservables(AbstractObservables):
         z = enc(self.x)[0]
         zo = enc(self.occluded)[0]
         y_fit, y_test = self.y[:n], self.y[n:]
+        within, between = class_distances(z[n:], y_test, 4)
         out = {
             "linear_separability": probe_accuracy(z[:n], y_fit, z[n:], y_test, 4),
             "occlusion_robustness": probe_accuracy(z[:n], y_fit, zo, y_test, 4),
+            "occlusion_distance": paired_distance(z[n:], zo) / between,
+            "class_distance": within / between,
             "recon_error": jnp.mean(jnp.abs(gen(z[n:]) - self.x[n:])),
         }
         if self.n_batches:
@@ -88,6 +112,7 @@ class DreamingObservables(AbstractObservables):
             out["stage_share"] = jnp.mean(
                 stage[:, None] == jnp.arange(len(STAGES)), axis=0
             ).astype(z.dtype)
+            out["stages"] = stage.astype(z.dtype)
         return out
 
 
@@ -137,8 +162,10 @@ def dreaming(
     fragmentation: Annotated[float, Interval(0.0, 10.0)] = 0.0,
 ) -> Experiment:
     """Wake / NREM / REM training (each switchable by the options `wake`,
-    `nrem`, `rem`) on shapes at 32×32; saves the linear read-out of the shape
-    from clean and from tile-occluded images at the start of every epoch.
+    `nrem`, `rem`) on shapes at 32×32; saves, at the start of every epoch,
+    the linear read-out of the shape from clean and from tile-occluded
+    images (`occlusion`, `tile`) and two distance ratios of the latents:
+    within / between shapes, and clean-to-occluded / between shapes.
 
     `nights = 0`: every mini-batch runs every phase (PAD). `nights = K`: the
     `epochs` are K days, each a wake period (`wake_fraction` of the day)

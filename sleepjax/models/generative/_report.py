@@ -291,8 +291,11 @@ def _mean_sd(x) -> str:
 
 
 def _condition(g) -> str:
+    """"full", "wake only", or the phases that are off ("no NREM", …)."""
     if all(v == "True" for v in g):
         return "full"
+    if [v == "True" for v in g] == [True, False, False]:
+        return "wake only"
     off = [n for n, v in zip(("wake", "NREM", "REM"), g, strict=True) if v != "True"]
     return ", ".join(f"no {n}" for n in off)
 
@@ -315,24 +318,24 @@ def _dream_groups(view) -> list[tuple[str, np.ndarray]]:
     return out
 
 
-def _stage_strips(ax, t, shares, names):
-    """Each condition's stages over training (its first network): every
-    epoch is split into the shares of its mini-batches in each stage."""
-    for row, share in enumerate(shares):
+def _stage_strips(ax, t, stages, names):
+    """Each condition's stages over training (its first network), in
+    training order: every epoch is split into its mini-batches, and each run
+    of mini-batches in one stage is one bar."""
+    for row, code in enumerate(stages):
         for e in range(len(t) - 1):  # the last save starts no epoch
-            left = t[e]
-            for s, frac in enumerate(share[e]):
-                if frac > 0:
-                    width = frac * (t[e + 1] - t[e])
-                    ax.barh(
-                        row,
-                        width,
-                        left=left,
-                        color=STAGE_COLORS[s],
-                        alpha=0.6,
-                        height=0.7,
-                    )
-                    left += width
+            seq = np.asarray(code[e]).astype(int)
+            width = (t[e + 1] - t[e]) / len(seq)
+            cuts = np.flatnonzero(np.diff(seq)) + 1
+            for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(seq)], strict=True):
+                ax.barh(
+                    row,
+                    (hi - lo) * width,
+                    left=t[e] + lo * width,
+                    color=STAGE_COLORS[seq[lo]],
+                    alpha=0.6,
+                    height=0.7,
+                )
     ax.set_yticks(range(len(names)), names, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlim(t[0], t[-1])
@@ -348,36 +351,58 @@ def _stage_strips(ax, t, shares, names):
         frameon=False,
     )
     ax.set_title(
-        "stages over training (first network of each condition; each epoch "
-        "split by its mini-batches' stages)",
+        "stages over training (first network of each condition; each "
+        "mini-batch in its stage, in training order)",
         fontsize=9,
         loc="left",
     )
 
 
+def _bars(ax, v, groups, names, ylabel, chance=None):
+    """Per condition: the mean after training (bar), each seed (dots) and
+    the mean before training (dashes)."""
+    for j, (_, idx) in enumerate(groups):
+        ax.bar(j, np.mean(v[idx, -1]), color=f"C{j}", alpha=0.7)
+        ax.plot([j] * len(idx), v[idx, -1], "k.", ms=6)
+        ax.plot([j - 0.4, j + 0.4], [np.mean(v[idx, 0])] * 2, "k--", lw=1)
+    long = max(map(len, names), default=0) > 12
+    ax.set_xticks(
+        range(len(names)),
+        names,
+        rotation=15 if long else 0,
+        ha="right" if long else "center",
+        fontsize=8 if long else None,
+    )
+    if chance is not None:
+        ax.axhline(chance, color="k", ls=":", lw=1)
+        ax.set_ylim(0, 1)
+    ax.set_ylabel(ylabel)
+
+
+def _curves(ax, t, v, groups, names):
+    """Per condition: each seed (thin) and the mean (dots) over training."""
+    for j, ((_, idx), name) in enumerate(zip(groups, names, strict=True)):
+        for i in idx:
+            ax.plot(t, v[i], "-", color=f"C{j}", lw=0.8, alpha=0.5)
+        ax.plot(t, np.mean(v[idx], axis=0), "o-", ms=3, color=f"C{j}", label=name)
+    ax.set_xlabel("training epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def dreaming_report(view):
     t = view.time
     groups = _dream_groups(view)
+    names = [name for name, _ in groups]
     sep, occ = view.var("linear_separability"), view.var("occlusion_robustness")
-    nights = "stage_share" in view.store.variables
-    if nights:
-        fig = plt.figure(figsize=(15, 6.4))
-        grid = fig.add_gridspec(2, 3, height_ratios=(4.6, 1.0 + 0.25 * len(groups)))
-        axes = [fig.add_subplot(grid[0, i]) for i in range(3)]
-        strip = fig.add_subplot(grid[1, :])
-    else:
-        fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
-    rows, names = [], []
-    for j, (name, idx) in enumerate(groups):
-        names.append(name)
-        c = f"C{j}"
-        for i in idx:
-            axes[0].plot(t, sep[i], "-", color=c, lw=0.8, alpha=0.5)
-        axes[0].plot(t, np.mean(sep[idx], axis=0), "o-", ms=3, color=c, label=name)
-        for ax, v in zip(axes[1:], (sep, occ), strict=True):
-            ax.bar(j, np.mean(v[idx, -1]), color=c, alpha=0.7)
-            ax.plot([j] * len(idx), v[idx, -1], "k.", ms=6)
-            ax.plot([j - 0.4, j + 0.4], [np.mean(v[idx, 0])] * 2, "k--", lw=1)
+    cls, occd = view.var("class_distance"), view.var("occlusion_distance")
+    nights = "stages" in view.store.variables
+    fig = plt.figure(figsize=(15, 9.2 + (1.4 + 0.25 * len(groups)) * nights))
+    grid = fig.add_gridspec(
+        2 + nights, 3, height_ratios=(4.3, 4.3) + ((1.0 + 0.25 * len(groups),) * nights)
+    )
+    ax = [[fig.add_subplot(grid[r, c]) for c in range(3)] for r in range(2)]
+    rows = []
+    for name, idx in groups:
         rows.append(
             {
                 "condition": name,
@@ -385,48 +410,49 @@ def dreaming_report(view):
                 "linear separability": _mean_sd(sep[idx, -1]),
                 "occlusion robustness": _mean_sd(occ[idx, -1]),
                 "clean − occluded": _mean_sd(sep[idx, -1] - occ[idx, -1]),
+                "within / between class distance": _mean_sd(cls[idx, -1]),
+                "occluded / between class distance": _mean_sd(occd[idx, -1]),
                 "separability, untrained": _mean_sd(sep[idx, 0]),
                 "occlusion, untrained": _mean_sd(occ[idx, 0]),
+                "occluded distance, untrained": _mean_sd(occd[idx, 0]),
             }
         )
     if nights:
-        shares = view.var("stage_share")
-        _stage_strips(strip, t, [shares[idx[0]] for _, idx in groups], names)
-    ax = axes[0]
-    ax.axhline(0.25, color="k", ls=":", lw=1, label="chance (4 shapes)")
-    ax.set(xlabel="training epoch", ylabel="linear read-out accuracy (shape)")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylim(0, 1)
-    ax.set_title("linear separability of the latents during training", fontsize=9)
-    ax.legend(fontsize=7)
+        strip = fig.add_subplot(grid[2, :])
+        codes = view.var("stages")
+        _stage_strips(strip, t, [codes[idx[0]] for _, idx in groups], names)
     epochs = int(round(t[-1])) if t is not None and len(t) else 0
-    for ax, title in zip(
-        axes[1:],
-        (
-            "linear separability (clean images)",
-            "read-out of tile-occluded images",
-        ),
-        strict=True,
-    ):
-        long = max(map(len, names), default=0) > 12
-        ax.set_xticks(
-            range(len(names)),
-            names,
-            rotation=15 if long else 0,
-            ha="right" if long else "center",
-            fontsize=8 if long else None,
-        )
-        ax.axhline(0.25, color="k", ls=":", lw=1)
-        ax.set_ylim(0, 1)
-        ax.set_ylabel("accuracy after training (shape)")
-        ax.set_title(
-            f"{title} after {epochs} epochs\nbars: mean; dots: seeds; "
-            "dashes: untrained; dotted: chance",
-            fontsize=9,
-        )
+    after = f"after {epochs} epochs\nbars: mean; dots: seeds; dashes: untrained"
+    # top row: what a linear read-out gets from the latents
+    _curves(ax[0][0], t, sep, groups, names)
+    ax[0][0].axhline(0.25, color="k", ls=":", lw=1, label="chance (4 shapes)")
+    ax[0][0].set(ylabel="linear read-out accuracy (shape)", ylim=(0, 1))
+    ax[0][0].set_title("linear separability of the latents during training", fontsize=9)
+    ax[0][0].legend(fontsize=7)
+    _bars(ax[0][1], sep, groups, names, "accuracy after training (shape)", 0.25)
+    ax[0][1].set_title(
+        f"linear separability (clean images) {after}; dotted: chance", fontsize=9
+    )
+    _bars(ax[0][2], occ, groups, names, "accuracy after training (shape)", 0.25)
+    ax[0][2].set_title(
+        f"read-out of tile-occluded images {after}; dotted: chance", fontsize=9
+    )
+    # bottom row: the latents' geometry (lower is better)
+    _curves(ax[1][0], t, occd, groups, names)
+    ax[1][0].set(ylabel="clean–occluded / between-class distance", ylim=(0, None))
+    ax[1][0].set_title(
+        "how far occlusion moves a latent, during training (lower: more robust)",
+        fontsize=9,
+    )
+    ax[1][0].legend(fontsize=7)
+    _bars(ax[1][1], cls, groups, names, "within / between-class distance")
+    ax[1][1].set_title(f"shape clusters (lower: tighter) {after}", fontsize=9)
+    _bars(ax[1][2], occd, groups, names, "clean–occluded / between-class distance")
+    ax[1][2].set_title(f"occlusion shift (lower: more robust) {after}", fontsize=9)
     fig.suptitle(
         "Perturbed and adversarial dreaming (Deperrois et al. 2022): expected, "
-        "no REM lowers separability and no NREM lowers the occluded read-out",
+        "no REM lowers separability (and loosens the shape clusters); no NREM "
+        "lowers the occluded read-out (and occlusion moves latents further)",
         fontsize=10,
     )
     fig.tight_layout()
@@ -440,8 +466,12 @@ def dreaming_notes(view):
         "epoch and before training (untrained). Occlusion robustness: the same "
         "read-out, fitted on clean latents, tested on tile-occluded images; "
         "clean − occluded: what occlusion costs the read-out (per network). "
-        "Deperrois et al.: removing REM lowers linear separability, removing "
-        "NREM lowers robustness to occlusion."
+        "Distances are mean squared distances between latents of held-out "
+        "images: within / between class: same shape against different shapes "
+        "(Deperrois et al. Fig. 6e); occluded / between class: an image and "
+        "its occluded version against different shapes (Fig. 6f); lower is "
+        "better for both. Deperrois et al.: removing REM lowers linear "
+        "separability, removing NREM lowers robustness to occlusion."
     )
 
 
