@@ -291,7 +291,7 @@ def _mean_sd(x) -> str:
 
 
 def _condition(g) -> str:
-    """"full", "wake only", or the phases that are off ("no NREM", …)."""
+    """ "full", "wake only", or the phases that are off ("no NREM", …)."""
     if all(v == "True" for v in g):
         return "full"
     if [v == "True" for v in g] == [True, False, False]:
