@@ -192,6 +192,13 @@ def test_dreaming_ablations_on_the_example(tmp_path):
         wake_only = shift[(seed == s) & ~nrem & ~rem][0]
         assert nrem_only[0] == wake_only[0]
         assert nrem_only[-1] < 0.7 * wake_only[-1], (s, nrem_only[-1], wake_only[-1])
+    # the summary compares each condition with the full model, seed by seed
+    summary = (tmp_path / "out" / "summary.txt").read_text()
+    d = sep[~nrem & rem, -1] - sep[nrem & rem, -1]  # seeds in the same order
+    line = next(x for x in summary.splitlines() if x.startswith("- no NREM − full"))
+    assert "2 paired seeds" in line
+    mean = f"{np.mean(d):+.3f}".replace("-", "−")
+    assert f"separability {mean} (higher in {np.sum(d > 0)}," in line
 
 
 def _changed(new, old) -> list[bool]:

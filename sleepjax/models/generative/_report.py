@@ -303,9 +303,10 @@ def _condition(g) -> str:
 _PHASES = ("model.wake", "model.nrem", "model.rem")
 
 
-def _dream_groups(view) -> list[tuple[str, np.ndarray]]:
-    """`(name, indices)` of the finished networks per condition: the phases
-    that are off ("full" when none), then any other swept setting."""
+def _dream_conditions(view) -> list[tuple[str, str, np.ndarray]]:
+    """`(phases, others, indices)` of the finished networks per condition:
+    the phases that are off ("full" when none), the other swept settings
+    ("" when none)."""
     keys = [view.label(k).astype(str) for k in _PHASES]
     out = []
     for text, mask in view.groups(skip=_PHASES):
@@ -313,9 +314,52 @@ def _dream_groups(view) -> list[tuple[str, np.ndarray]]:
         for i in np.flatnonzero(mask & view.ok):
             conds.setdefault(tuple(k[i] for k in keys), []).append(i)
         for g, idx in conds.items():
-            name = _condition(g)
-            out.append((f"{name}, {text}" if text else name, np.asarray(idx)))
+            out.append((_condition(g), text, np.asarray(idx)))
     return out
+
+
+def _dream_groups(view) -> list[tuple[str, np.ndarray]]:
+    """`(name, indices)` per condition (`_dream_conditions`, one name)."""
+    return [
+        (f"{phases}, {text}" if text else phases, idx)
+        for phases, text, idx in _dream_conditions(view)
+    ]
+
+
+def _paired_against_full(view) -> list[str]:
+    """With paired seeds, each condition against the full model with the same
+    other settings, seed by seed: the mean difference (condition − full) of
+    the final read-outs and the number of seeds where it is positive."""
+    if not view.config.get("sweep", {}).get("paired"):
+        return []
+    seed = view.label("seed")
+    sep, occ = view.var("linear_separability"), view.var("occlusion_robustness")
+    what = {
+        "separability": sep[:, -1],
+        "occluded read-out": occ[:, -1],
+        "clean − occluded": sep[:, -1] - occ[:, -1],
+        "occluded / between distance": view.var("occlusion_distance")[:, -1],
+    }
+    conds = _dream_conditions(view)
+    full = {text: idx for phases, text, idx in conds if phases == "full"}
+    lines = []
+    for phases, text, idx in conds:
+        if phases == "full" or text not in full:
+            continue
+        ref = {seed[i]: i for i in full[text]}
+        pairs = [(i, ref[seed[i]]) for i in idx if seed[i] in ref]
+        if not pairs:
+            continue
+        parts = []
+        for name, v in what.items():
+            d = np.array([v[i] - v[j] for i, j in pairs])
+            mean = f"{np.mean(d):+.3f}".replace("-", "−")
+            parts.append(
+                f"{name} {mean} (higher in {np.sum(d > 0)}, lower in {np.sum(d < 0)})"
+            )
+        name = f"{phases}, {text}" if text else phases
+        lines.append(f"{name} − full, {len(pairs)} paired seeds: " + "; ".join(parts))
+    return lines
 
 
 def _stage_strips(ax, t, stages, names):
@@ -460,7 +504,7 @@ def dreaming_report(view):
 
 
 def dreaming_notes(view):
-    return (
+    text = (
         "Mean ± standard deviation over seeds of a logistic-regression read-out "
         "of the shape from the encoder's latents (chance 0.25), after the last "
         "epoch and before training (untrained). Occlusion robustness: the same "
@@ -473,6 +517,11 @@ def dreaming_notes(view):
         "better for both. Deperrois et al.: removing REM lowers linear "
         "separability, removing NREM lowers robustness to occlusion."
     )
+    paired = _paired_against_full(view)
+    if paired:
+        text += "\n\nPaired seeds (the same initial networks, data and noise):\n"
+        text += "\n".join(f"- {line}" for line in paired)
+    return text
 
 
 REPORTS = {
