@@ -291,7 +291,8 @@ def _mean_sd(x) -> str:
 
 
 def _condition(g) -> str:
-    """ "full", "wake only", or the phases that are off ("no NREM", …)."""
+    """The condition's name: "full", "wake only", or the phases that are off
+    ("no NREM", …)."""
     if all(v == "True" for v in g):
         return "full"
     if [v == "True" for v in g] == [True, False, False]:
@@ -329,7 +330,7 @@ def _dream_groups(view) -> list[tuple[str, np.ndarray]]:
 def _paired_against_full(view) -> list[str]:
     """With paired seeds, each condition against the full model with the same
     other settings, seed by seed: the mean difference (condition − full) of
-    the final read-outs and the number of seeds where it is positive."""
+    each final read-out, and in how many seeds it is higher and lower."""
     if not view.config.get("sweep", {}).get("paired"):
         return []
     seed = view.label("seed")
