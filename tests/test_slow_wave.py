@@ -603,12 +603,18 @@ def test_baseline_run_draws_figure_and_summary(tmp_path):
 @pytest.mark.slow
 def test_waves_sweep_run_draws_heatmaps(tmp_path):
     """A coupling × noise sweep of a 16-site chain through the CLI: without
-    coupling no direction, with coupling leftward waves (gradient +)."""
+    coupling no direction, with coupling leftward waves (gradient +).
+
+    Uncoupled chains are each directional by chance (per network −0.8 to
+    +0.8, SD 0.53 over 16 seeds), so the mean over 2 seeds (SE 0.37) said
+    little and failed on another CPU (+0.40). Over 16 seeds, measured: −0.12
+    uncoupled (SE 0.13; bound 0.4, three SE) and −0.96 coupled (every
+    network −0.92 to −0.98)."""
     cfg = tmp_path / "cfg.toml"
     cfg.write_text(
         '[model]\nname = "slow_wave"\nn_x = 16\nwave_gradient = 0.6\n'
         '[protocol]\nname = "waves"\nt_end = 8000.0\n'
-        "[sweep]\nseeds = 2\n"
+        "[sweep]\nseeds = 16\n"
         'grid = { "model.wave_coupling" = [0.0, 3.0], '
         '"model.wave_noise" = [0.0, 0.01] }\n'
     )
@@ -620,7 +626,7 @@ def test_waves_sweep_run_draws_heatmaps(tmp_path):
     rows = [r.split() for r in lines[2:] if r[:1].isdigit()]
     col = head.index("direction")
     table = {(float(r[0]), float(r[1])): float(r[col]) for r in rows}
-    assert table[(3.0, 0.0)] < -0.8 and abs(table[(0.0, 0.0)]) < 0.3
+    assert table[(3.0, 0.0)] < -0.8 and abs(table[(0.0, 0.0)]) < 0.4
 
 
 def test_fused_uniforms_are_jax_uniforms():
