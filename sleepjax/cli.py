@@ -1,4 +1,4 @@
-"""Command-line interface: `sleepjax demo | run | fit | plot | models`.
+"""Command-line interface: `sleepjax demo | run | report | fit | plot | models`.
 
 The one home of the command line: every sub-command's arguments are defined
 here, and `python -m sleepjax.sweep` is `sleepjax run --no-report`. Building
@@ -46,15 +46,11 @@ def execute(
     ):
         return ""
     store = result.store
-    need = store.n_networks * sum(
-        math.prod(v.shape) * v.dtype.itemsize for v in store.variables.values()
-    )
-    if need > cfg.run.memory_budget_mb * 2**20:  # the report reads everything
+    too_big = _report_too_big(store, cfg.run.memory_budget_mb)
+    if too_big:
         print(
-            f"\nno figure.png or summary.txt: the report reads all {store.n_networks}"
-            f" networks' results ({need / 2**30:.3g} GiB), more than the memory "
-            f"budget [run] memory_budget_mb = {cfg.run.memory_budget_mb:g} MiB; "
-            f"see {out / 'sweep_summary.txt'} and `sleepjax plot` or xarray."
+            f"\nno figure.png or summary.txt: {too_big}; see "
+            f"{out / 'sweep_summary.txt'} and `sleepjax plot` or xarray."
         )
         return ""
     from .plot import report as draw_report
@@ -64,6 +60,54 @@ def execute(
     print(f"\nresults: {out / 'results.zarr'}\nfigure:  {out / 'figure.png'}")
     print(f"wall time: {wall:.1f} s")
     return table
+
+
+def _report_too_big(
+    store, budget_mb: float, source: str = "[run] memory_budget_mb"
+) -> str:
+    """Why the report cannot read `store` within `budget_mb` ("" if it can):
+    the report reads every network's results at once."""
+    need = store.n_networks * sum(
+        math.prod(v.shape) * v.dtype.itemsize for v in store.variables.values()
+    )
+    if need <= budget_mb * 2**20:
+        return ""
+    return (
+        f"the report reads all {store.n_networks} networks' results "
+        f"({need / 2**30:.3g} GiB), more than the memory budget {source} = "
+        f"{budget_mb:g} MiB"
+    )
+
+
+def cmd_report(args) -> int:
+    """Draw a finished run's figure and summary again from its results."""
+    from .config import RunSettings
+    from .plot import open_results
+    from .plot import report as draw_report
+
+    store = open_results(args.results)
+    if not store.complete:
+        done = len(store.done_chunks())
+        raise ValueError(
+            f"the run in {args.results} is not finished ({done} of "
+            f"{store.n_chunks} chunks done): run the same `sleepjax run` command "
+            "again to resume it, then report."
+        )
+    budget, source = args.memory_budget_mb, "--memory-budget-mb"
+    if budget is None:
+        run = store.attrs.get("config", {}).get("run", {})
+        budget = run.get("memory_budget_mb", RunSettings.memory_budget_mb)
+        source = "[run] memory_budget_mb"
+    if not budget > 0:
+        raise ValueError(f"--memory-budget-mb must be > 0, got {budget:g}.")
+    too_big = _report_too_big(store, budget, source)
+    if too_big:
+        raise ValueError(f"{too_big}; pass a larger --memory-budget-mb.")
+    out = Path(args.out) if args.out else store.path.parent
+    out.mkdir(parents=True, exist_ok=True)
+    print(draw_report(store, out, None))
+    print(f"\nfigure:  {out / 'figure.png'}\nsummary: {out / 'summary.txt'}")
+    return 0
 
 
 def cmd_run(args) -> int:
@@ -404,6 +448,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="store the results only (no figure or summary table)",
     )
     r.set_defaults(func=cmd_run)
+
+    rp = sub.add_parser(
+        "report",
+        help="draw a finished run's figure and summary table again",
+        description=(
+            "Reads the results of a finished `sleepjax run` (for example one "
+            "run with --no-report, or drawn by an older sleepjax) and writes "
+            "figure.png and summary.txt, by default next to results.zarr."
+        ),
+    )
+    rp.add_argument("results", help="output folder of `sleepjax run` (or its .zarr)")
+    rp.add_argument(
+        "--out", help="folder for figure.png and summary.txt (default: the run's)"
+    )
+    rp.add_argument(
+        "--memory-budget-mb",
+        type=float,
+        default=None,
+        help="the most the report may read at once (default: the run's "
+        "[run] memory_budget_mb)",
+    )
+    rp.set_defaults(func=cmd_report)
 
     add_fit_parser(sub)
     add_plot_parser(sub)

@@ -105,7 +105,39 @@ def test_run_limit_cycle_example(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "decays" in text and "cycle" in text
     assert (out / "figure.png").stat().st_size > 10_000
-    assert "radius (2-D)" in (out / "summary.txt").read_text()
+    summary = (out / "summary.txt").read_text()
+    assert "radius (2-D)" in summary
+    # `sleepjax report` draws the same figure and table again from the store
+    (out / "figure.png").unlink()
+    (out / "summary.txt").unlink()
+    assert main(["report", str(out)]) == 0
+    assert (out / "summary.txt").read_text() == summary
+    assert (out / "figure.png").stat().st_size > 10_000
+    other = tmp_path / "r"
+    assert main(["report", str(out / "results.zarr"), "--out", str(other)]) == 0
+    assert (other / "summary.txt").read_text() == summary
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "nothing")]) == 2
+    assert "no results at" in capsys.readouterr().err
+    assert main(["report", str(out), "--memory-budget-mb", "1e-9"]) == 2
+    assert "memory budget" in capsys.readouterr().err
+
+
+def test_report_refuses_an_unfinished_run(tmp_path, capsys):
+    """A store whose chunks are not all written is refused before anything is
+    drawn, with how to finish it."""
+    from test_store import _make, _write
+
+    from sleepjax.sweep import ResultStore
+
+    path = tmp_path / "results.zarr"
+    store = ResultStore.create(path, **_make(path))
+    _write(store, 0)  # 1 of 3 chunks
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "not finished (1 of 3 chunks done)" in err and "resume" in err
+    assert not (tmp_path / "figure.png").exists()
+    assert not (tmp_path / "summary.txt").exists()
 
 
 SHRUNK = {
