@@ -50,7 +50,8 @@ def execute(
     if too_big:
         print(
             f"\nno figure.png or summary.txt: {too_big}; see "
-            f"{out / 'sweep_summary.txt'} and `sleepjax plot` or xarray."
+            f"{out / 'sweep_summary.txt'}, `sleepjax report {out} "
+            "--memory-budget-mb MB` with more memory, or `sleepjax plot`."
         )
         return ""
     from .plot import report as draw_report
