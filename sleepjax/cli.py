@@ -106,7 +106,14 @@ def cmd_report(args) -> int:
         raise ValueError(f"{too_big}; pass a larger --memory-budget-mb.")
     out = Path(args.out) if args.out else store.path.parent
     out.mkdir(parents=True, exist_ok=True)
-    print(draw_report(store, out, None))
+    try:
+        table = draw_report(store, out, None)
+    except ValueError as e:  # an observable this report draws was not saved
+        raise ValueError(
+            f"{e}. The report of this protocol draws it; results saved by an "
+            "older sleepjax may lack it (`sleepjax plot` reads what they hold)."
+        ) from None
+    print(table)
     print(f"\nfigure:  {out / 'figure.png'}\nsummary: {out / 'summary.txt'}")
     return 0
 
