@@ -7,8 +7,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from ...data.shapes import SHAPES
-from ...plot import STAGE_COLORS
-from ...sleep import STAGES
+from ...plot import draw_hypnogram
 
 __all__ = ["REPORTS"]
 
@@ -363,39 +362,26 @@ def _paired_against_full(view) -> list[str]:
     return lines
 
 
-def _stage_strips(ax, t, stages, names):
-    """Each condition's stages over training (its first network), in
-    training order: every epoch is split into its mini-batches, and each run
-    of mini-batches in one stage is one bar."""
-    for row, code in enumerate(stages):
-        for e in range(len(t) - 1):  # the last save starts no epoch
-            seq = np.asarray(code[e]).astype(int)
-            width = (t[e + 1] - t[e]) / len(seq)
-            cuts = np.flatnonzero(np.diff(seq)) + 1
-            for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(seq)], strict=True):
-                ax.barh(
-                    row,
-                    (hi - lo) * width,
-                    left=t[e] + lo * width,
-                    color=STAGE_COLORS[seq[lo]],
-                    alpha=0.6,
-                    height=0.7,
-                )
-    ax.set_yticks(range(len(names)), names, fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlim(t[0], t[-1])
-    ax.set_xlabel("training epoch")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c, alpha=0.6) for c in STAGE_COLORS]
-    ax.legend(
-        handles,
-        STAGES,
-        ncol=5,
-        fontsize=7,
-        loc="lower right",
-        bbox_to_anchor=(1.0, 1.0),
-        frameon=False,
-    )
-    ax.set_title(
+def _hypnograms(fig, cell, t, stages, names):
+    """Each condition's hypnogram over training (its first network): every
+    mini-batch in its stage, in training order (`sleepjax.plot.
+    draw_hypnogram`), one row per condition on a shared time axis."""
+    rows = cell.subgridspec(len(stages), 1, hspace=0.15)
+    axes = []
+    for row, (code, name) in enumerate(zip(stages, names, strict=True)):
+        ax = fig.add_subplot(rows[row], sharex=axes[0] if axes else None)
+        code = np.asarray(code)[:-1]  # (epochs, batches); the last save starts none
+        nb = code.shape[1]
+        x = (t[:-1, None] + np.arange(nb) / nb * np.diff(t)[:, None]).ravel()
+        seq = code.ravel()
+        draw_hypnogram(ax, np.r_[x, t[-1]], np.r_[seq, seq[-1]])
+        ax.tick_params(axis="y", labelsize=6)
+        ax.set_ylabel(name, fontsize=7, rotation=0, ha="right", va="center")
+        ax.label_outer()
+        axes.append(ax)
+    axes[0].set_xlim(t[0], t[-1])
+    axes[-1].set_xlabel("training epoch")
+    axes[0].set_title(
         "stages over training (first network of each condition; each "
         "mini-batch in its stage, in training order)",
         fontsize=9,
@@ -441,10 +427,9 @@ def dreaming_report(view):
     sep, occ = view.var("linear_separability"), view.var("occlusion_robustness")
     cls, occd = view.var("class_distance"), view.var("occlusion_distance")
     nights = "stages" in view.store.variables
-    fig = plt.figure(figsize=(15, 9.2 + (1.4 + 0.25 * len(groups)) * nights))
-    grid = fig.add_gridspec(
-        2 + nights, 3, height_ratios=(4.3, 4.3) + ((1.0 + 0.25 * len(groups),) * nights)
-    )
+    strip = 0.4 + 1.1 * len(groups)  # inches of hypnograms, with nights
+    fig = plt.figure(figsize=(15, 9.2 + strip * nights))
+    grid = fig.add_gridspec(2 + nights, 3, height_ratios=(4.3, 4.3) + (strip,) * nights)
     ax = [[fig.add_subplot(grid[r, c]) for c in range(3)] for r in range(2)]
     rows = []
     for name, idx in groups:
@@ -463,9 +448,8 @@ def dreaming_report(view):
             }
         )
     if nights:
-        strip = fig.add_subplot(grid[2, :])
         codes = view.var("stages")
-        _stage_strips(strip, t, [codes[idx[0]] for _, idx in groups], names)
+        _hypnograms(fig, grid[2, :], t, [codes[idx[0]] for _, idx in groups], names)
     epochs = int(round(t[-1])) if t is not None and len(t) else 0
     after = f"after {epochs} epochs\nbars: mean; dots: seeds; dashes: untrained"
     # top row: what a linear read-out gets from the latents
