@@ -13,6 +13,10 @@ and reports for each:
 
     .venv/bin/python benchmarks/hippocampus_similarity.py --m 1000 --q 2048
     .venv/bin/python benchmarks/hippocampus_similarity.py --m 10000 --q 10000
+    .venv/bin/python benchmarks/hippocampus_similarity.py --palette vivid
+
+`--palette` colours the images (`sleepjax.data.shapes.PALETTES`); the
+script also prints how the patterns' norms differ by shape.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import jax
 import jax.random as jr
 import numpy as np
 
-from sleepjax.data.shapes import SHAPES, shapes
+from sleepjax.data.shapes import PALETTES, SHAPES, shapes
 from sleepjax.dynamics import ModernHopfieldMemory, coverage
 
 
@@ -46,14 +50,23 @@ def main():
     ap.add_argument("--q", type=int, default=2048, help="noise queries")
     ap.add_argument("--size", type=int, default=32, choices=(32, 64))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--palette", default="muted", choices=tuple(PALETTES))
     args = ap.parse_args()
     k_data, k_query = jr.split(jr.key(args.seed))
-    x, labels = shapes(k_data, args.m, size=args.size, split="train")
+    x, labels = shapes(
+        k_data, args.m, size=args.size, split="train", palette=args.palette
+    )
     X = (2.0 * x - 1.0).reshape(args.m, -1)
     y = np.asarray(labels["shape"])
+    norm = np.linalg.norm(np.asarray(X, float), axis=1)
+    by_shape = ", ".join(f"{s} {norm[y == k].mean():.1f}" for k, s in enumerate(SHAPES))
     q = jr.uniform(k_query, (args.q, X.shape[1]), minval=-1.0, maxval=1.0)
     stored = _pct(np.bincount(y, minlength=len(SHAPES)) / args.m)
-    print(f"M = {args.m}, Q = {args.q}, {args.size}x{args.size}; stored: {stored} %")
+    print(
+        f"M = {args.m}, Q = {args.q}, {args.size}x{args.size}, palette "
+        f"{args.palette}; stored: {stored} %"
+    )
+    print(f"pattern norm {norm.mean():.1f} ± {norm.std():.1f}; by shape: {by_shape}")
     for eq in (False, True):
         t0 = time.perf_counter()
         mem = ModernHopfieldMemory(X, 20.0, equal_norm=eq)

@@ -301,8 +301,11 @@ TINY_CONSOLIDATION = {
 }
 
 
-@pytest.mark.parametrize("similarity", ["dot", "equal_norm"])
-def test_replays_by_shape_match_numpy(similarity):
+@pytest.mark.parametrize(
+    ("similarity", "palette"),
+    [("dot", "muted"), ("equal_norm", "muted"), ("dot", "vivid")],
+)
+def test_replays_by_shape_match_numpy(similarity, palette):
     """The consolidation run's `replay_shapes` (the share of each shape among
     the stored images that the replays end at) and `stored_shapes`, against
     nearest stored patterns found in NumPy from the run's own data; the
@@ -315,11 +318,12 @@ def test_replays_by_shape_match_numpy(similarity):
             "n_stored": m,
             "n_replay": r,
             "similarity": similarity,
+            "palette": palette,
         },
         "protocol": dict(TINY_CONSOLIDATION),
     }
     exp = parse(raw).build(key=key)
-    x, labels = shapes(jr.split(key, 4)[0], m, size=32, split="train")
+    x, labels = shapes(jr.split(key, 4)[0], m, size=32, split="train", palette=palette)
     X = np.asarray(2.0 * x - 1.0, dtype=np.float64).reshape(m, -1)
     y = np.asarray(labels["shape"])
     replays = 2.0 * np.asarray(exp.model.data, dtype=np.float64).reshape(r, -1) - 1.0
@@ -364,27 +368,30 @@ def _run_and_report(tmp_path, raw):
 @pytest.mark.slow  # ~90 s of compiling the VAE on 2 cores
 def test_consolidation_sweep_report(tmp_path):
     """`sleepjax run` of a tiny consolidation sweep over the hippocampus's
-    similarity and the training data: the figure is drawn and the table names
-    each network's condition and reports the coverage the runs stored."""
+    similarity, the training data and the palette: the figure is drawn and the
+    table names each network's condition (the palette, which the figure draws
+    by colour, as its setting) and reports the coverage the runs stored."""
     raw = {
         "model": {"name": "generative", "n_stored": 48, "n_replay": 64},
         "protocol": {**TINY_CONSOLIDATION, "examples": 4},
         "sweep": {
             "batch": 1,
             "zip": {
-                "model.similarity": ["dot", "equal_norm", "dot"],
-                "protocol.train_on": ["replays", "replays", "stored"],
+                "model.similarity": ["dot", "equal_norm", "dot", "dot"],
+                "protocol.train_on": ["replays", "replays", "stored", "replays"],
+                "model.palette": ["muted", "muted", "muted", "vivid"],
             },
         },
     }
     rows, store = _run_and_report(tmp_path, raw)
-    assert [r[1:3] for r in rows] == [
-        ["replays", "dot"],
-        ["replays", "equal_norm"],
-        ["stored", "dot"],
+    assert [r[1:6] for r in rows] == [
+        ["replays", "dot", "palette", "=", "muted"],
+        ["replays", "equal_norm", "palette", "=", "muted"],
+        ["stored", "dot", "palette", "=", "muted"],
+        ["replays", "dot", "palette", "=", "vivid"],
     ]
     cov = store.read("replay_coverage")[:, -1]
-    assert [int(r[8]) for r in rows] == [int(c) for c in cov]
+    assert [int(r[11]) for r in rows] == [int(c) for c in cov]
 
 
 def test_recall_sweep_over_similarity_report(tmp_path):

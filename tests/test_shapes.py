@@ -60,15 +60,24 @@ def hsv(h, s, v):
     return np.array(colorsys.hsv_to_rgb(h, s, v))
 
 
-@pytest.mark.parametrize("size", [32, 64])
+#: (S, V) of object, wall and floor per palette (the module's table)
+PALETTE_SV = {
+    "muted": ((0.85, 0.95), (0.45, 0.80), (0.60, 0.60)),
+    "vivid": ((0.85, 0.95), (0.85, 0.80), (0.85, 0.70)),
+}
+
+
+@pytest.mark.parametrize(
+    ("size", "palette"), [(32, "muted"), (64, "muted"), (32, "vivid")]
+)
 @pytest.mark.parametrize("shape", range(len(SHAPES)))
-def test_each_class_is_drawn_where_its_label_says(shape, size):
+def test_each_class_is_drawn_where_its_label_says(shape, size, palette):
     lab = dict(
         shape=shape, object_hue=3, wall_hue=7, floor_hue=1, scale=7, orientation=7
     )
     lab.update(x=1, y=1)  # centre (0.4867, 0.5267), half-size 0.3, angle 0
     labels = {k: jnp.array([v]) for k, v in lab.items()}
-    img = np.asarray(render(labels, size))[0]
+    img = np.asarray(render(labels, size, palette=palette))[0]
     cx = 0.46 + 0.08 * 1 / 3
     cy = 0.50 + 0.08 * 1 / 3
     s = 0.30
@@ -85,9 +94,10 @@ def test_each_class_is_drawn_where_its_label_says(shape, size):
         ]
     )
     inner, outer = ins.all(0), (~ins).all(0)
-    obj = hsv(0.3, 0.85, 0.95)
-    wall = hsv(0.7, 0.45, 0.80)
-    floor = hsv(0.1, 0.60, 0.60)
+    (obj_sv, wall_sv, floor_sv) = PALETTE_SV[palette]
+    obj = hsv(0.3, *obj_sv)
+    wall = hsv(0.7, *wall_sv)
+    floor = hsv(0.1, *floor_sv)
     depth = np.clip((qy - HORIZON) / (1 - HORIZON), 0, 1)[..., None]
     back = np.where((qy >= HORIZON)[..., None], floor * (0.75 + 0.25 * depth), wall)
     area = {"square": 4.0, "triangle": 3 * math.sqrt(3) / 4, "pill": 1 + math.pi / 4}
@@ -101,7 +111,29 @@ def test_each_class_is_drawn_where_its_label_says(shape, size):
     for other in range(len(SHAPES)):
         if other != shape:
             o = dict(labels, shape=jnp.array([other]))
-            assert np.abs(np.asarray(render(o, size))[0] - img).max() > 0.5
+            other_img = np.asarray(render(o, size, palette=palette))[0]
+            assert np.abs(other_img - img).max() > 0.5
+
+
+def test_palette_changes_colours_not_labels():
+    """A palette recolours the same items (labels equal); an unknown one is
+    refused by name. In patterns 2x − 1 the muted palette's norm grows with the
+    object's area (squares largest, triangles smallest: a gap of more than one
+    standard deviation of the norms), the vivid one's hardly (under 0.6)."""
+    a, la = shapes(7, 400, size=32)
+    b, lb = shapes(7, 400, size=32, palette="vivid")
+    for k in FACTORS:
+        np.testing.assert_array_equal(np.asarray(la[k]), np.asarray(lb[k]))
+    assert np.abs(np.asarray(a) - np.asarray(b)).max() > 0.3
+    y = np.asarray(la["shape"])
+    for x, lo, hi in ((a, 1.0, np.inf), (b, 0.0, 0.6)):
+        norm = np.linalg.norm(
+            (2 * np.asarray(x, float) - 1).reshape(len(y), -1), axis=1
+        )
+        gap = norm[y == 0].mean() - norm[y == 1].mean()  # square - triangle
+        assert lo < gap / norm.std() < hi
+    with pytest.raises(ValueError, match="unknown palette 'pastel'; valid: muted"):
+        shapes(7, 4, palette="pastel")
 
 
 def test_deterministic_in_the_seed_and_in_range():

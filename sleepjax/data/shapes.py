@@ -29,9 +29,23 @@ $y < 0.62$, the floor below, darkened towards the horizon. The object's
 local coordinates are $p = R(-\theta)(q - c)/s$ and each shape is the zero
 set of a distance-like function $d(p)$ (negative inside); its coverage of a
 pixel of side $\delta$ is $\mathrm{clip}(1/2 - s\,d/\delta, 0, 1)$ (a one-pixel
-anti-aliased edge). Colours are HSV: object $(h, 0.85, 0.95)$, wall
-$(h, 0.45, 0.80)$, floor $(h, 0.60, 0.60)$. Values are RGB in $[0, 1]$,
-channels last: `(n, size, size, 3)`.
+anti-aliased edge). Values are RGB in $[0, 1]$, channels last:
+`(n, size, size, 3)`.
+
+**Palettes.** Colours are HSV $(h, S, V)$ with $(S, V)$ per part
+(`PALETTES`):
+
+| palette | object | wall | floor |
+|---|---|---|---|
+| `"muted"` (default) | 0.85, 0.95 | 0.45, 0.80 | 0.60, 0.60 |
+| `"vivid"` | 0.85, 0.95 | 0.85, 0.80 | 0.85, 0.70 |
+
+In `"muted"` the object is far more saturated than its background, so in
+patterns $2x - 1$ an image's norm grows with the object's area (squares
+have the largest). `"vivid"` saturates every surface alike, as Shapes3D's
+walls, floors and objects are; its values still differ, so an object of its
+wall's hue stays visible. Which one matters where the norm does: a dot-product
+hippocampus replays large-norm images most (`ModernHopfieldMemory`).
 
 **Splits without duplicates.** A seed fixes a pseudo-random bijection $\pi$
 of $\{0, \dots, N-1\}$ (a 4-round Feistel network on 24 bits with cycle
@@ -78,6 +92,11 @@ _SCALE = (0.18, 0.30)
 _ANGLE = (-30.0, 30.0)
 _X = (0.46, 0.54)
 _Y = (0.50, 0.58)
+#: palette name -> ((S, V) of the object, of the wall, of the floor)
+PALETTES = {
+    "muted": ((0.85, 0.95), (0.45, 0.80), (0.60, 0.60)),
+    "vivid": ((0.85, 0.95), (0.85, 0.80), (0.85, 0.70)),
+}
 
 Labels = dict[str, Int[Array, " n"]]
 Images = Float[Array, "n size size 3"]
@@ -209,8 +228,14 @@ def shape_distance(shape, px, py):
     return jnp.select([shape == 0, shape == 1, shape == 2], [sq, tri, pill], cross)
 
 
-def _render_one(values, shape, size: int):
+def _check_palette(palette: str) -> None:
+    if palette not in PALETTES:
+        raise ValueError(f"unknown palette {palette!r}; valid: {', '.join(PALETTES)}.")
+
+
+def _render_one(values, shape, size: int, palette: str):
     """One image `(size, size, 3)` from its factor values."""
+    (obj_s, obj_v), (wall_s, wall_v), (floor_s, floor_v) = PALETTES[palette]
     u = (jnp.arange(size) + 0.5) / size
     qx, qy = u[None, :], u[:, None]
     c, s = jnp.cos(values["orientation"]), jnp.sin(values["orientation"])
@@ -219,27 +244,31 @@ def _render_one(values, shape, size: int):
     py = (-s * dx + c * dy) / values["scale"]
     d = shape_distance(shape, px, py)
     cover = jnp.clip(0.5 - d * values["scale"] * size, 0.0, 1.0)[..., None]
-    wall = hsv_to_rgb(values["wall_hue"], 0.45, 0.80)
-    floor = hsv_to_rgb(values["floor_hue"], 0.60, 0.60)
+    wall = hsv_to_rgb(values["wall_hue"], wall_s, wall_v)
+    floor = hsv_to_rgb(values["floor_hue"], floor_s, floor_v)
     depth = jnp.clip((qy - HORIZON) / (1.0 - HORIZON), 0.0, 1.0)[..., None]
     below = (qy >= HORIZON)[..., None]
     back = jnp.where(below, floor * (0.75 + 0.25 * depth), wall)
-    obj = hsv_to_rgb(values["object_hue"], 0.85, 0.95)
+    obj = hsv_to_rgb(values["object_hue"], obj_s, obj_v)
     return (1.0 - cover) * back + cover * obj
 
 
-@functools.partial(jax.jit, static_argnames=("size", "batch_size"))
-def render(labels: Labels, size: int = 32, batch_size: int = 1024) -> Images:
-    """Images `(n, size, size, 3)` of the factor labels (RGB in [0, 1])."""
+@functools.partial(jax.jit, static_argnames=("size", "batch_size", "palette"))
+def render(
+    labels: Labels, size: int = 32, batch_size: int = 1024, palette: str = "muted"
+) -> Images:
+    """Images `(n, size, size, 3)` of the factor labels (RGB in [0, 1]) in one
+    of the `PALETTES`."""
     if size < 8:
         raise ValueError(f"`size` must be >= 8 pixels, got {size}.")
+    _check_palette(palette)
     vals = factor_values(labels)
     shape = jnp.asarray(labels["shape"])
     batch = {**vals, "shape": shape}
 
     def one(b):
         return _render_one(
-            {k: v for k, v in b.items() if k != "shape"}, b["shape"], size
+            {k: v for k, v in b.items() if k != "shape"}, b["shape"], size, palette
         )
 
     return jax.lax.map(one, batch, batch_size=batch_size)
@@ -252,13 +281,16 @@ def shapes(
     size: int = 32,
     split: str = "train",
     start: int = 0,
+    palette: str = "muted",
 ) -> tuple[Images, Labels]:
     """`n` labelled images of one split: `(images, labels)` with images
     `(n, size, size, 3)` in [0, 1] and labels `{factor: int32 (n,)}` (levels
     in `FACTORS`; `labels["shape"]` indexes `SHAPES`). Deterministic in `key`
     (an int seed or a PRNG key); the same key never repeats an image within or
-    across its splits (module docs)."""
+    across its splits (module docs). `palette` colours the parts
+    (`PALETTES`); it changes no label."""
+    _check_palette(palette)
     if isinstance(key, int):
         key = jr.key(key)
     labels = _split_labels(key, n, split, start)
-    return render(labels, size), labels
+    return render(labels, size, palette=palette), labels

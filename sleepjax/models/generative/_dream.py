@@ -202,8 +202,9 @@ def dreaming(
             n3_suppression=n3_suppression,
             fragmentation=fragmentation,
         )
-    x, _ = shapes(k_data, opts.n_train, size=32, split="train")
-    hx, labels = shapes(k_data, n_fit + n_test, size=32, split="test")
+    data = dict(size=32, palette=opts.palette)
+    x, _ = shapes(k_data, opts.n_train, split="train", **data)
+    hx, labels = shapes(k_data, n_fit + n_test, split="test", **data)
     hx = 2.0 * hx - 1.0
     obj = DreamingObjective(
         p.lr_dream,

@@ -33,6 +33,9 @@ class GenerativeOptions:
       scored at the patterns' mean norm, so small images stay fixed points
       and noise replays them as often as large ones; see
       `ModernHopfieldMemory`).
+    - `palette`: colours of the shapes images (`sleepjax.data.shapes.PALETTES`):
+      `"muted"` (an image's norm grows with its object's area) or `"vivid"`
+      (every surface saturated alike, as in Shapes3D).
     """
 
     size: Literal[32, 64] = option(32, doc="image side in pixels (32 or 64)")
@@ -48,6 +51,9 @@ class GenerativeOptions:
     rem: bool = option(True, doc="dreaming: REM (adversarial) phase on")
     similarity: Literal["dot", "equal_norm"] = option(
         "dot", doc="hippocampus similarity: dot (paper) or equal_norm (variant)"
+    )
+    palette: Literal["muted", "vivid"] = option(
+        "muted", doc="shapes images' colours: muted or vivid (as Shapes3D)"
     )
 
     def __post_init__(self):

@@ -48,7 +48,9 @@ Count = Annotated[int, Integer(1)]
 def _stored(key, opts: GenerativeOptions):
     """Stored images `(M, H, W, 3)`, their patterns 2x − 1 `(M, d)` and their
     shape labels `(M,)`."""
-    x, labels = shapes(key, opts.n_stored, size=opts.size, split="train")
+    x, labels = shapes(
+        key, opts.n_stored, size=opts.size, split="train", palette=opts.palette
+    )
     return x, (2.0 * x - 1.0).reshape(opts.n_stored, -1), labels["shape"]
 
 
@@ -103,8 +105,9 @@ def consolidation(
     k_data, k_query, k_vae, k_noise = jr.split(key, 4)
     s = opts.size
     stored, X, stored_shape = _stored(k_data, opts)
-    probe_x, labels = shapes(k_data, n_fit + n_test, size=s, split="test")
-    items, _ = shapes(k_data, n_items, size=s, split="validation")
+    data = dict(size=s, palette=opts.palette)
+    probe_x, labels = shapes(k_data, n_fit + n_test, split="test", **data)
+    items, _ = shapes(k_data, n_items, split="validation", **data)
     memory = hippocampus(opts, X, p.beta)
     queries = jr.uniform(k_query, (opts.n_replay, X.shape[1]), minval=-1.0, maxval=1.0)
     replays = memory.retrieve(queries)

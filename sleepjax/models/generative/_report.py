@@ -54,20 +54,38 @@ def _style(source, similarity) -> str:
     return "s--" if source == "stored" else _SIMILARITY_STYLE[similarity]
 
 
+#: swept settings that the consolidation figure draws as line styles
+_STYLED = ("model.similarity", "protocol.train_on")
+
+
+def _other_settings(view) -> tuple[np.ndarray, list[str]]:
+    """Each network's group of the swept settings other than `_STYLED` and
+    the seed (an index into the returned labels; one "" group if none)."""
+    groups = view.groups(skip=_STYLED)
+    which = np.zeros(view.store.n_networks, int)
+    for g, (_, mask) in enumerate(groups):
+        which[mask] = g
+    return which, [text for text, _ in groups]
+
+
 def consolidation_report(view):
     ok = view.ok
     t = view.time
     fig = plt.figure(figsize=(13, 7.5))
     ax = fig.add_subplot(2, 3, 1)
+    group, settings = _other_settings(view)
+    several = len(settings) > 1
+    # read-outs by colour; with other swept settings, settings by colour and
+    # the RBF read-out paler
     readouts = (
-        ("decoding_accuracy", "logistic (linear)", "C0"),
-        ("decoding_accuracy_rbf", "RBF kernel SVM (nonlinear)", "C4"),
+        ("decoding_accuracy", "logistic (linear)", "C0", 0.9),
+        ("decoding_accuracy_rbf", "RBF kernel SVM (nonlinear)", "C4", 0.35),
     )
     source = view.label("protocol.train_on")
     similarity = view.label("model.similarity")
     style = [_style(a, b) for a, b in zip(source, similarity, strict=True)]
     mixed = len(set(similarity[ok & (source == "replays")])) > 1
-    for name, label, color in readouts:
+    for name, label, color, alpha in readouts:
         for j, i in enumerate(np.flatnonzero(ok)):
             a = view.var(name)[i]
             ax.plot(
@@ -75,11 +93,16 @@ def consolidation_report(view):
                 a,
                 style[i],
                 ms=3,
-                color=color,
-                alpha=0.8,
-                label=None if j else label,
+                color=f"C{group[i]}" if several else color,
+                alpha=alpha if several else 0.8,
+                label=None if j or several else label,
             )
             ax.plot(t[0], a[0], "ks", ms=6)
+    if several:
+        for g, text in enumerate(settings):
+            ax.plot([], [], "-", color=f"C{g}", label=text)
+        for _, label, _, alpha in readouts:
+            ax.plot([], [], "-", color="0.2", alpha=alpha, label=label)
     ax.plot([], [], "ks", ms=6, label="epoch 0: untrained VAE (control)")
     if "stored" in set(source[ok]):
         ax.plot([], [], "s--", color="0.3", ms=3, label="trained on the stored images")
@@ -104,12 +127,14 @@ def consolidation_report(view):
             if source[i] == "stored"
             else f"replays, {_SIMILARITY[similarity[i]]}"
         )
+        if several:
+            kind = f"{kind}; {settings[group[i]]}"
         ax.plot(
             t,
             view.var("heldout_error")[i],
             style[i],
             ms=3,
-            color="C1",
+            color=f"C{group[i]}" if several else "C1",
             label=None if kind in seen else kind,
         )
         seen.add(kind)
@@ -125,20 +150,26 @@ def consolidation_report(view):
         ("occluded_error_basic", "occluded, basic", "C3", "-"),
         ("occluded_error_extended", "occluded, extended", "C3", "--"),
     ]
-    # the median over the networks trained on replays (all, if none is)
-    shown = ok & (source == "replays") if (ok & (source == "replays")).any() else ok
+    # the median over the networks trained on replays (all, if none is), of
+    # the first group of other swept settings
+    shown = ok & (group == 0)
+    if (shown & (source == "replays")).any():
+        shown &= source == "replays"
     for name, label, c, ls in names:
         ax.plot(t, np.median(view.var(name)[shown], axis=0), ls, color=c, label=label)
     ax.set(xlabel="epoch", ylabel="mean |x − recall| per element")
     ax.set_ylim(0, 1.45 * ax.get_ylim()[1])  # room for the legend above the curves
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    which = ""
+    which = []
     if shown.sum() > 1:
-        which = (
-            "\n(median of the VAEs trained on replays)"
-            if shown.sum() < ok.sum()
-            else f"\n(median of {shown.sum()} networks)"
+        which.append(
+            "median of the VAEs trained on replays"
+            if shown.sum() < (ok & (group == 0)).sum()
+            else f"median of {shown.sum()} networks"
         )
+    if several:
+        which.append(settings[0])
+    which = f"\n({'; '.join(which)})" if which else ""
     ax.set_title(
         f"recall of corrupted items: basic vs extended model{which}", fontsize=9
     )
@@ -152,8 +183,9 @@ def consolidation_report(view):
     )
     cov = view.var("replay_coverage")[first, -1]
     m = view.setting("model", "n_stored")
+    also = f"; {settings[group[first]]}" if several else ""
     ax.set_title(
-        f"hippocampus ({_similarity_title(similarity[first])}):\n"
+        f"hippocampus ({_similarity_title(similarity[first])}{also}):\n"
         "cue = stored image, right half unknown (grey);\n"
         f"replay = retrieval from noise (reaches {cov:.0f} of {m} stored)",
         fontsize=9,
@@ -187,6 +219,7 @@ def consolidation_report(view):
                 "network": int(i),
                 "trained on": str(source[i]),
                 "hippocampus": str(similarity[i]),
+                **({"setting": settings[group[i]]} if several else {}),
                 "decoding epoch 0": f"{view.var('decoding_accuracy')[i, 0]:.3f}",
                 "decoding final": f"{view.var('decoding_accuracy')[i, -1]:.3f}",
                 "RBF epoch 0": f"{view.var('decoding_accuracy_rbf')[i, 0]:.3f}",
