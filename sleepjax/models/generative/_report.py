@@ -97,13 +97,13 @@ def consolidation_report(view):
                 alpha=alpha if several else 0.8,
                 label=None if j or several else label,
             )
-            ax.plot(t[0], a[0], "ks", ms=6)
+            ax.plot(t[0], a[0], "ks", ms=6, mfc="none")
     if several:
         for g, text in enumerate(settings):
             ax.plot([], [], "-", color=f"C{g}", label=text)
         for _, label, _, alpha in readouts:
             ax.plot([], [], "-", color="0.2", alpha=alpha, label=label)
-    ax.plot([], [], "ks", ms=6, label="epoch 0: untrained VAE (control)")
+    ax.plot([], [], "ks", ms=6, mfc="none", label="epoch 0: untrained VAE (control)")
     if "stored" in set(source[ok]):
         ax.plot([], [], "s--", color="0.3", ms=3, label="trained on the stored images")
     if mixed:
