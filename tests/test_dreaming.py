@@ -268,6 +268,30 @@ def test_dreaming_nights_follow_the_days():
         dreaming(opts, GenerativeParams(), jr.key(0), **kw)
 
 
+def test_dreaming_draws_its_images_in_the_palette():
+    """The dreaming protocol's training and held-out images are the shapes of
+    its data key in the options' palette."""
+    from sleepjax.models.generative._dream import dreaming
+    from sleepjax.models.generative._options import (
+        GenerativeOptions,
+        GenerativeParams,
+    )
+
+    key = jr.key(3)
+    k_data = jr.split(key, 4)[0]
+    for palette in ("muted", "vivid"):
+        # the fixture's sizes: the networks' initialisation is compiled once
+        opts = GenerativeOptions(
+            size=32, batch=B, n_train=16, latent=LATENT, width=WIDTH, palette=palette
+        )
+        exp = dreaming(opts, GenerativeParams(), key, epochs=1.0, n_fit=4, n_test=4)
+        x, _ = shapes(k_data, 16, split="train", palette=palette)
+        hx, labels = shapes(k_data, 8, split="test", palette=palette)
+        np.testing.assert_array_equal(exp.model.data, 2.0 * x - 1.0)
+        np.testing.assert_array_equal(exp.observe.x, 2.0 * hx - 1.0)
+        np.testing.assert_array_equal(exp.observe.y, labels["shape"])
+
+
 @pytest.mark.slow  # ~2-5 minutes of compiling on 2 cores
 def test_dreaming_nights_sweep_report(tmp_path):
     """`sleepjax run` of a tiny sweep over REM deprivation with nights: the
