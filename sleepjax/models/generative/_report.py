@@ -151,8 +151,9 @@ def consolidation_report(view):
         ("occluded_error_extended", "occluded, extended", "C3", "--"),
     ]
     # the median over the networks trained on replays (all, if none is), of
-    # the first group of other swept settings
-    shown = ok & (group == 0)
+    # the first group of other swept settings with a finished network
+    g0 = group[np.flatnonzero(ok)[0]] if ok.any() else 0
+    shown = ok & (group == g0)
     if (shown & (source == "replays")).any():
         shown &= source == "replays"
     for name, label, c, ls in names:
@@ -164,11 +165,11 @@ def consolidation_report(view):
     if shown.sum() > 1:
         which.append(
             "median of the VAEs trained on replays"
-            if shown.sum() < (ok & (group == 0)).sum()
+            if shown.sum() < (ok & (group == g0)).sum()
             else f"median of {shown.sum()} networks"
         )
     if several:
-        which.append(settings[0])
+        which.append(settings[g0])
     which = f"\n({'; '.join(which)})" if which else ""
     ax.set_title(
         f"recall of corrupted items: basic vs extended model{which}", fontsize=9
