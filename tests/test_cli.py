@@ -107,6 +107,11 @@ def test_run_limit_cycle_example(tmp_path, capsys):
     assert (out / "figure.png").stat().st_size > 10_000
     summary = (out / "summary.txt").read_text()
     assert "radius (2-D)" in summary
+    # the run-wide settings that differ from the defaults are named; those
+    # at their defaults (n_planes = 1) and the swept ones (gamma) are not
+    (changed,) = [r for r in summary.splitlines() if r.startswith("Settings other")]
+    assert "model.n = 16" in changed and "protocol.t_end = 60.0" in changed
+    assert "n_planes" not in changed and "gamma" not in changed
     # `sleepjax report` draws the same figure and table again from the store
     (out / "figure.png").unlink()
     (out / "summary.txt").unlink()

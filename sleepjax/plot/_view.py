@@ -42,6 +42,32 @@ class StoreView:
         value = self.config.get(section, {}).get(key)
         if value is not None:
             return value
+        return self._default(section, key)
+
+    def changed_settings(self) -> list[str]:
+        """`"section.key = value"` for each run-wide `[model]` / `[protocol]`
+        setting that the config gives a value other than its declared
+        default (swept ones excluded: they vary by network). Settings
+        without a declared default are listed when they are plain scalars."""
+        out = []
+        swept = set(self.store.coord_names)
+        for section in ("model", "protocol"):
+            for key, value in self.config.get(section, {}).items():
+                if key == "name" or f"{section}.{key}" in swept:
+                    continue
+                if not isinstance(value, (str, int, float, bool)):
+                    continue
+                try:
+                    default = self._default(section, key)
+                except (KeyError, TypeError, ValueError):  # none, or not a scalar
+                    default = None
+                if default is None or value != default:
+                    out.append(f"{section}.{key} = {value}")
+        return out
+
+    def _default(self, section: str, key: str):
+        """The declared default of a model or protocol setting (`KeyError`
+        if there is none)."""
         spec = self.spec
         if section == "model":
             fields = {**spec.option_fields, **spec.param_fields}
@@ -154,6 +180,9 @@ def report(store, out_dir: str | Path, protocol: str | None = None) -> str:
     text = format_table(rows)
     if rows and notes is not None:
         text += "\n\n" + notes(view)
+    changed = view.changed_settings()
+    if rows and changed:
+        text += "\n\nSettings other than the defaults: " + ", ".join(changed) + "."
     n_bad = int((view.status > 0).sum())
     if n_bad:
         text += f"\n{n_bad} network(s) failed (status > 0) and are excluded."
