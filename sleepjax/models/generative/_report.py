@@ -33,6 +33,24 @@ def _grid(ax, images, titles):
     ax.set_yticks([])
 
 
+def _grid_blocks(ax, view, name: str, networks, titles, labels=None):
+    """The image grid `name` after the last epoch: one network's rows, or, with
+    `labels`, an equal block of rows from each of `networks`, each block
+    labelled on the left."""
+    grids = view.var(name)[:, -1]
+    rows = max(1, grids.shape[1] // len(networks))
+    _grid(ax, np.concatenate([grids[i, :rows] for i in networks]), titles)
+    if labels is not None:
+        h = grids.shape[3] + 2  # (networks, examples, panels, H, W, 3)
+        ax.set_yticks(
+            [h * rows * (j + 0.5) for j in range(len(networks))],
+            labels,
+            fontsize=7,
+            rotation=90,
+            va="center",
+        )
+
+
 def _share_text(view, name: str, i: int) -> str:
     """Shares of the shapes as percentages: "square 74, triangle 4, … %"."""
     parts = zip(SHAPES, view.var(name)[i, -1], strict=True)
@@ -177,30 +195,42 @@ def consolidation_report(view):
     ax.legend(fontsize=7, loc="upper right", ncol=2)
     first = int(np.flatnonzero(ok)[0]) if ok.any() else 0
     ax = fig.add_subplot(2, 3, 4)
-    _grid(
+    # with other swept settings, a block of rows from each setting's first
+    # finished network, so every setting's images are seen
+    firsts = [int(np.flatnonzero(ok & (group == g))[0]) for g in np.unique(group[ok])]
+    blocks = firsts if several else [first]
+    _grid_blocks(
         ax,
-        view.var("recall_grid")[first, -1],
+        view,
+        "recall_grid",
+        blocks,
         ["stored", "cue", "retrieved", "noise", "replay"],
+        [settings[group[i]] for i in blocks] if several else None,
     )
     cov = view.var("replay_coverage")[first, -1]
     m = view.setting("model", "n_stored")
-    also = f"; {settings[group[first]]}" if several else ""
+    which_first = settings[group[first]] if several else ""
+    also = f", {which_first}" if several else ""
     ax.set_title(
-        f"hippocampus ({_similarity_title(similarity[first])}{also}):\n"
+        f"hippocampus ({_similarity_title(similarity[first])}):\n"
         "cue = stored image, right half unknown (grey);\n"
-        f"replay = retrieval from noise (reaches {cov:.0f} of {m} stored)",
+        f"replay = retrieval from noise (reaches {cov:.0f} of {m} stored{also})",
         fontsize=9,
     )
     ax.set_xlabel(
-        f"replays by shape: {_share_text(view, 'replay_shapes', first)}\n"
+        f"replays by shape{f' ({which_first})' if several else ''}: "
+        f"{_share_text(view, 'replay_shapes', first)}\n"
         f"(stored: {_share_text(view, 'stored_shapes', first)})",
         fontsize=8,
     )
     ax = fig.add_subplot(2, 3, (5, 6))
-    _grid(
+    _grid_blocks(
         ax,
-        view.var("reconstruction_grid")[first, -1],
+        view,
+        "reconstruction_grid",
+        blocks,
         ["original", "noisy", "basic", "extended", "occluded", "basic", "extended"],
+        [settings[group[i]] for i in blocks] if several else None,
     )
     ax.set_title(
         "after consolidation: noisy = some elements dropped, occluded = right half "
