@@ -37,6 +37,8 @@ Dynamics (E neurons; I neurons alike without adaptation, driven by local E):
 tau_m dv/dt = -v + g_E (W s + m) - g_I g_ie (C_IE s_I) + I_stim + V_leak - a,
 a spike at v >= 1 resets v to 0 (refractory 2 ms) and adds 1 to its synaptic
 trace s (tau_s ds/dt = -s) and b_a to its adaptation a (tau_a da/dt = -a);
+with short-term depression (`use` > 0) a spike adds its resources e instead
+of 1 to s and uses a fraction `use` of them (tau_rec de/dt = 1 - e);
 m sums the minis. g_E, g_I, V_leak and b_a take their N3 values in N3.
 Units: time in ms, membrane potential dimensionless (rest 0, threshold 1,
 reset 0). Run: `python benchmarks/forgetting_spiking.py --help`.
@@ -84,6 +86,8 @@ DEFAULTS = dict(
     c_p=0.006,  # A+ / w_max (the authors' 0.002, x 3: 1-2 spikes per pulse here)
     c_d_train=0.003,  # A- / w_max in training (half of A+, as the authors')
     c_d=0.006,  # A- / w_max otherwise (equal to A+, as the authors')
+    use=0.0,  # short-term depression: resources used per spike (authors' 0.07)
+    tau_rec=700.0,  # recovery of the resources, ms (the authors' Tr)
 )
 
 
@@ -115,6 +119,7 @@ def initial(mask, p):
         ref=z,
         refi=jnp.zeros(N_I, jnp.float32),
         last=jnp.full(N_E, -1e4, jnp.float32),
+        e=jnp.ones(N_E, jnp.float32),
         t=jnp.float32(0.0),
         W=p["w0"] * mask,
     )
@@ -147,7 +152,9 @@ def step(p, mask, ei, ie, gain, state, inp):
     ref = jnp.where(z, p["refractory"], state["ref"] - dt)
     a = state["a"] * jnp.exp(-dt / p["tau_a"]) + b_a * z
     zf = z.astype(jnp.float32)
-    s = state["s"] * jnp.exp(-dt / p["tau_s"]) + zf
+    s = state["s"] * jnp.exp(-dt / p["tau_s"]) + zf * state["e"]
+    e = state["e"] + dt * (1.0 - state["e"]) / p["tau_rec"]
+    e = jnp.where(z, e * (1.0 - p["use"]), e)
 
     vi = state["vi"] + dt / p["tau_i"] * (
         gi * p["g_ei"] * (ei @ state["s"]) * 10 - state["vi"]
@@ -179,7 +186,7 @@ def step(p, mask, ei, ie, gain, state, inp):
 
     new = dict(
         v=v, vi=vi, a=a, s=s, si=si, m=m, ref=ref, refi=refi, last=last,
-        t=t + dt, W=W,
+        t=t + dt, W=W, e=e,
     )  # fmt: skip
     counts = zf @ ONEHOT
     return new, (counts, zf.sum())

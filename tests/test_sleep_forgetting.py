@@ -231,7 +231,8 @@ def test_n3_night_lowers_both_margins_as_measured(runs):
     "network); weight bounds, incoming-norm normalisation and balanced night "
     "STDP do not restore it either, nor do N3 spike-frequency adaptation or "
     "up/down slow oscillations: the trained network does not replay S1 in "
-    "order (one dominant mode of the trained W holds it); see docs/sleep.md",
+    "order (one dominant mode of the trained W holds it); nor does a spiking "
+    "line network after the authors' code; see docs/sleep.md",
 )
 def test_sleep_restores_s1_sign_test(runs):
     from scipy.stats import binomtest
