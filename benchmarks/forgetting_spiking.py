@@ -91,7 +91,7 @@ DEFAULTS = dict(
 )
 
 
-def build(seed, p):
+def build(seed):
     """Masks of the local synapses (rows: post, columns: pre)."""
     rng = np.random.default_rng(seed)
     x = np.arange(N_E)
@@ -279,7 +279,7 @@ def main():
     P = dict(p)
     dt = P["dt"]
     n = args.seeds
-    built = [build(s, P) for s in range(n)]
+    built = [build(s) for s in range(n)]
     masks = tuple(jnp.stack([b[i] for b in built]) for i in range(3))
     states = jax.vmap(lambda m: initial(m, P))(masks[0])
     ones = jnp.ones(n)
