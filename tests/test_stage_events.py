@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -172,3 +173,62 @@ def test_stage_entry_event_refuses_bad_input():
         sl.StageEntryEvent(hyp, ["N2"], 0.5)
     with pytest.raises(ValueError):
         sl.StageEntryEvent(hyp, ["N7"], sl.Downscale(0.1))
+
+
+def test_sleep_parts_put_the_slow_wave_model_into_a_night(x64):
+    """The sleep parts on the slow-wave model, unchanged: its single-cell map
+    with infomax plasticity and periodic pairings steps only in N3
+    (`InStages`), and `Downscale` multiplies its plastic weights by 1 − δ on
+    each entry into N3 (`OnStageEntry`). Checked against a plain loop over the
+    model's own step with iterate's per-step keys and a NumPy stage lookup:
+    outside N3 the whole state is bitwise unchanged, at each entry only W
+    changes, by exactly 1 − δ, and the run ends where the loop ends."""
+    from sleepjax.models import slow_wave as sw
+
+    opts = sw.SlowWaveOptions(baseline="fixed")
+    p = sw.SlowWaveParams(g_bar=0.8)
+    exp = sw.stdp(opts, p, jr.key(0), background_rate=2.0, w0=0.5, delta_t=10.0,
+                  period=50.0, phase=5.0, t_on=0.0, t_end=400.0)  # fmt: skip
+    model, y0 = exp.model, exp.state0
+    hyp = sl.from_table([("WAKE", 60), ("N3", 120), ("REM", 80), ("N3", 100)])
+    delta = 0.2
+    gated = sl.OnStageEntry(
+        sl.InStages(model, hyp, ["N3"]), hyp, ["N3"], sl.Downscale(delta), dt=1.0
+    )
+    key = jr.key(7)
+    T = 400
+    sim = sj.iterate(gated, y0, t0=0.0, t1=float(T), dt=1.0, key=key,
+                     save_ts=np.arange(T + 1.0))  # fmt: skip
+    traj = sim.ys
+    rows = hyp.table()
+    n3 = [np_stage(rows, float(k)) == sl.N3 for k in range(T + 1)]
+
+    def at(k):
+        return jax.tree_util.tree_map(lambda a: np.asarray(a[k]), traj)
+
+    def same(a, b):
+        return all(
+            np.array_equal(x, y)
+            for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
+        )
+
+    step = eqx.filter_jit(lambda m, t, y, k: m.step(t, y, k))
+    y = y0
+    entries, changed_in_n3 = 0, 0
+    for k in range(T):
+        if n3[k]:
+            y = step(model, jnp.asarray(float(k)), y, jr.fold_in(key, k))
+        if n3[k + 1] and not n3[k]:
+            y = sl.Downscale(delta)(y)
+            entries += 1
+            before, after = at(k), at(k + 1)
+            np.testing.assert_allclose(after.W, (1 - delta) * before.W, rtol=1e-15)
+            assert same(eqx.tree_at(lambda s: s.W, after, before.W), before), k
+        elif not n3[k]:
+            assert same(at(k + 1), at(k)), k  # asleep outside N3: frozen
+        else:
+            changed_in_n3 += not np.array_equal(at(k + 1).W, at(k).W)
+    assert entries == 2
+    assert changed_in_n3 > 10  # the rule does act in N3
+    for a, b in zip(jax.tree.leaves(sim.final), jax.tree.leaves(y), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-14)
