@@ -232,3 +232,55 @@ def test_sleep_parts_put_the_slow_wave_model_into_a_night(x64):
     assert changed_in_n3 > 10  # the rule does act in N3
     for a, b in zip(jax.tree.leaves(sim.final), jax.tree.leaves(y), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-14)
+
+
+def test_stage_gain_scales_the_spiking_infomax_step_by_step(x64):
+    """`stage_gain` on a rule that updates inside a model's step (the
+    slow-wave model's spiking infomax) gives a `StepGain` that the map holds
+    in the rule's place: from the same state and key, every step's weight
+    change is g_{s(t)} times the bare rule's (WAKE 0: bitwise unchanged; N3
+    0.75; REM 1), and everything else in the state is the bare step's."""
+    from sleepjax.models import slow_wave as sw
+    from sleepjax.plasticity import StepGain
+
+    opts = sw.SlowWaveOptions(baseline="fixed")
+    p = sw.SlowWaveParams(g_bar=0.8)
+    exp = sw.stdp(opts, p, jr.key(1), background_rate=2.0, w0=0.5, delta_t=10.0,
+                  period=50.0, phase=5.0, t_on=0.0, t_end=300.0)  # fmt: skip
+    bare, y = exp.model, exp.state0
+    hyp = sl.from_table([("WAKE", 60), ("N3", 120), ("REM", 120)])
+    gains = {"WAKE": 0.0, "N3": 0.75}
+    gained = eqx.tree_at(lambda m: m.rule, bare, sl.stage_gain(bare.rule, hyp, gains))
+    assert isinstance(gained.rule, StepGain)
+    assert gained.rule.tau_h is bare.rule.tau_h  # the rule's own attributes
+    step = eqx.filter_jit(lambda m, t, y, k: m.step(t, y, k))
+    rows = hyp.table()
+    expect = {sl.WAKE: 0.0, sl.N3: 0.75, sl.REM: 1.0}
+    moved = {sl.WAKE: 0, sl.N3: 0, sl.REM: 0}
+    key = jr.key(5)
+    for k in range(300):
+        t, kk = jnp.asarray(float(k)), jr.fold_in(key, k)
+        yg, yb = step(gained, t, y, kk), step(bare, t, y, kk)
+        g = expect[np_stage(rows, float(k))]
+        dW_g, dW_b = np.asarray(yg.W - y.W), np.asarray(yb.W - y.W)
+        if g == 0.0:
+            assert np.array_equal(np.asarray(yg.W), np.asarray(y.W)), k
+        else:
+            np.testing.assert_allclose(dW_g, g * dW_b, rtol=1e-10, atol=1e-15)
+        moved[np_stage(rows, float(k))] += bool(np.any(dW_b != 0))
+        rest_g = eqx.tree_at(lambda s: s.W, yg, yb.W)
+        for a, b in zip(jax.tree.leaves(rest_g), jax.tree.leaves(yb), strict=True):
+            assert np.array_equal(np.asarray(a), np.asarray(b)), k
+        y = yg
+    assert min(moved.values()) > 10  # the bare rule acts in every stage
+
+
+def test_step_gain_refuses_what_it_cannot_scale():
+    from sleepjax.plasticity import AntisymmetricSTDP, Gain, StepGain
+
+    with pytest.raises(TypeError, match="drift rule; scale it with Gain"):
+        StepGain(AntisymmetricSTDP(), 1.0)
+    with pytest.raises(TypeError, match="update"):
+        StepGain(jnp.ones(3), 1.0)
+    hyp = sl.from_table([("N3", 1.0)])
+    assert isinstance(sl.stage_gain(AntisymmetricSTDP(), hyp, {"N3": 0.5}), Gain)

@@ -4,6 +4,7 @@ from ._base import AbstractRule as AbstractRule
 from ._combinators import Bounded as Bounded
 from ._combinators import Gain as Gain
 from ._combinators import Masked as Masked
+from ._combinators import StepGain as StepGain
 from ._combinators import SumRule as SumRule
 from ._consolidation import GatedCovarianceHebb as GatedCovarianceHebb
 from ._consolidation import SoftMinReplay as SoftMinReplay

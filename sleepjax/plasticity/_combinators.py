@@ -78,6 +78,51 @@ class Gain(AbstractRule):
         return self.gain(t) * d, ds
 
 
+class StepGain(eqx.Module):
+    r"""A rule that changes the weights inside a model's step, its change scaled
+    by a time-dependent gain: $W \leftarrow W + g(t)\,(W_{\text{rule}} - W)$.
+
+    The counterpart of `Gain` for rules with `update(t, W, state, ...) ->
+    (W, state)` (e.g. the spiking `Infomax`), where `Gain` takes rules with a
+    drift. A gain of 0 leaves W bitwise unchanged; the rule's own state
+    (traces) evolves as without the gain. Every other attribute (`init`,
+    `trace`, parameters) is the wrapped rule's, so a model uses the wrapper
+    where it used the rule.
+
+    **Arguments:**
+
+    - `rule`: the wrapped rule (anything with an `update` method that is not a
+      drift rule).
+    - `gain`: a schedule (`PiecewiseConstant`, `StageSchedule`, ...) or a number.
+    """
+
+    rule: eqx.Module
+    gain: AbstractSchedule
+
+    def __init__(self, rule, gain):
+        if isinstance(rule, AbstractRule):
+            raise TypeError(
+                f"StepGain: {type(rule).__name__} is a drift rule; scale it with Gain."
+            )
+        if not callable(getattr(rule, "update", None)):
+            raise TypeError(
+                f"StepGain: `rule` must have an update(t, W, state, ...) method, got "
+                f"{type(rule).__name__}."
+            )
+        self.rule = rule
+        self.gain = as_schedule(gain)
+
+    def update(self, t, W, state, *args, **kwargs):
+        W1, s1 = self.rule.update(t, W, state, *args, **kwargs)
+        g = jnp.asarray(self.gain(t), W.dtype)
+        return W + g * (W1 - W), s1
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name in ("rule", "gain"):
+            raise AttributeError(name)
+        return getattr(self.rule, name)
+
+
 class Masked(AbstractRule):
     r"""A rule restricted to existing synapses: $\Delta = M \circ \Delta_{\text{rule}}$.
 

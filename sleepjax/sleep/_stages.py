@@ -13,7 +13,7 @@ from jaxtyping import Array, Bool, Float, PRNGKeyArray, PyTree
 from .._errors import as_param, check_positive
 from .._schedule import AbstractSchedule
 from .._system import AbstractMap
-from ..plasticity import AbstractRule, Gain
+from ..plasticity import AbstractRule, Gain, StepGain
 from ..stimuli import AbstractConditionEvent, AbstractEvent, AbstractStimulus
 from ._hypnogram import Hypnogram, per_stage, stage_code
 
@@ -45,13 +45,20 @@ class StageSchedule(AbstractSchedule):
         return self.values[self.hypnogram.stage_at(t)]
 
 
-def stage_gain(rule: AbstractRule, hypnogram: Hypnogram, gains, default=1.0) -> Gain:
+def stage_gain(rule, hypnogram: Hypnogram, gains, default=1.0) -> Gain | StepGain:
     r"""`rule` scaled per stage: $\Delta = g_{s(t)}\,\Delta_{\text{rule}}$.
 
     E.g. `stage_gain(stdp, night, {"N3": 0.75})` (González et al. 2020: STDP
     at 0.75 in N3, 1 elsewhere); a gain of 0 switches the rule off there and
-    leaves the weights it drives unchanged (its traces keep evolving)."""
-    return Gain(rule, StageSchedule(hypnogram, gains, default))
+    leaves the weights it drives unchanged (its traces keep evolving).
+
+    A drift rule (`AbstractRule`) becomes a `Gain`; a rule that updates the
+    weights inside a model's step (e.g. the spiking `Infomax`) a `StepGain`,
+    to put where the model holds the rule."""
+    schedule = StageSchedule(hypnogram, gains, default)
+    if isinstance(rule, AbstractRule):
+        return Gain(rule, schedule)
+    return StepGain(rule, schedule)
 
 
 class StageInput(AbstractStimulus):
