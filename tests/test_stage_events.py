@@ -175,6 +175,18 @@ def test_stage_entry_event_refuses_bad_input():
         sl.StageEntryEvent(hyp, ["N7"], sl.Downscale(0.1))
 
 
+def _slow_wave_cell(key, t_end):
+    """The slow-wave model's single cell with spiking infomax and a pairing
+    every 50 ms in an up-state background: `(map, initial state)`."""
+    from sleepjax.models import slow_wave as sw
+
+    opts = sw.SlowWaveOptions(baseline="fixed")
+    p = sw.SlowWaveParams(g_bar=0.8)
+    exp = sw.stdp(opts, p, key, background_rate=2.0, w0=0.5, delta_t=10.0,
+                  period=50.0, phase=5.0, t_on=0.0, t_end=t_end)  # fmt: skip
+    return exp.model, exp.state0
+
+
 def test_sleep_parts_put_the_slow_wave_model_into_a_night(x64):
     """The sleep parts on the slow-wave model, unchanged: its single-cell map
     with infomax plasticity and periodic pairings steps only in N3
@@ -183,13 +195,7 @@ def test_sleep_parts_put_the_slow_wave_model_into_a_night(x64):
     model's own step with iterate's per-step keys and a NumPy stage lookup:
     outside N3 the whole state is bitwise unchanged, at each entry only W
     changes, by exactly 1 − δ, and the run ends where the loop ends."""
-    from sleepjax.models import slow_wave as sw
-
-    opts = sw.SlowWaveOptions(baseline="fixed")
-    p = sw.SlowWaveParams(g_bar=0.8)
-    exp = sw.stdp(opts, p, jr.key(0), background_rate=2.0, w0=0.5, delta_t=10.0,
-                  period=50.0, phase=5.0, t_on=0.0, t_end=400.0)  # fmt: skip
-    model, y0 = exp.model, exp.state0
+    model, y0 = _slow_wave_cell(jr.key(0), 400.0)
     hyp = sl.from_table([("WAKE", 60), ("N3", 120), ("REM", 80), ("N3", 100)])
     delta = 0.2
     gated = sl.OnStageEntry(
@@ -206,12 +212,6 @@ def test_sleep_parts_put_the_slow_wave_model_into_a_night(x64):
     def at(k):
         return jax.tree_util.tree_map(lambda a: np.asarray(a[k]), traj)
 
-    def same(a, b):
-        return all(
-            np.array_equal(x, y)
-            for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
-        )
-
     step = eqx.filter_jit(lambda m, t, y, k: m.step(t, y, k))
     y = y0
     entries, changed_in_n3 = 0, 0
@@ -223,9 +223,9 @@ def test_sleep_parts_put_the_slow_wave_model_into_a_night(x64):
             entries += 1
             before, after = at(k), at(k + 1)
             np.testing.assert_allclose(after.W, (1 - delta) * before.W, rtol=1e-15)
-            assert same(eqx.tree_at(lambda s: s.W, after, before.W), before), k
+            assert eqx.tree_equal(eqx.tree_at(lambda s: s.W, after, before.W), before)
         elif not n3[k]:
-            assert same(at(k + 1), at(k)), k  # asleep outside N3: frozen
+            assert eqx.tree_equal(at(k + 1), at(k)), k  # asleep outside N3: frozen
         else:
             changed_in_n3 += not np.array_equal(at(k + 1).W, at(k).W)
     assert entries == 2
@@ -240,14 +240,9 @@ def test_stage_gain_scales_the_spiking_infomax_step_by_step(x64):
     in the rule's place: from the same state and key, every step's weight
     change is g_{s(t)} times the bare rule's (WAKE 0: bitwise unchanged; N3
     0.75; REM 1), and everything else in the state is the bare step's."""
-    from sleepjax.models import slow_wave as sw
     from sleepjax.plasticity import StepGain
 
-    opts = sw.SlowWaveOptions(baseline="fixed")
-    p = sw.SlowWaveParams(g_bar=0.8)
-    exp = sw.stdp(opts, p, jr.key(1), background_rate=2.0, w0=0.5, delta_t=10.0,
-                  period=50.0, phase=5.0, t_on=0.0, t_end=300.0)  # fmt: skip
-    bare, y = exp.model, exp.state0
+    bare, y = _slow_wave_cell(jr.key(1), 300.0)
     hyp = sl.from_table([("WAKE", 60), ("N3", 120), ("REM", 120)])
     gains = {"WAKE": 0.0, "N3": 0.75}
     gained = eqx.tree_at(lambda m: m.rule, bare, sl.stage_gain(bare.rule, hyp, gains))
@@ -268,9 +263,7 @@ def test_stage_gain_scales_the_spiking_infomax_step_by_step(x64):
         else:
             np.testing.assert_allclose(dW_g, g * dW_b, rtol=1e-10, atol=1e-15)
         moved[np_stage(rows, float(k))] += bool(np.any(dW_b != 0))
-        rest_g = eqx.tree_at(lambda s: s.W, yg, yb.W)
-        for a, b in zip(jax.tree.leaves(rest_g), jax.tree.leaves(yb), strict=True):
-            assert np.array_equal(np.asarray(a), np.asarray(b)), k
+        assert eqx.tree_equal(eqx.tree_at(lambda s: s.W, yg, yb.W), yb), k
         y = yg
     assert min(moved.values()) > 10  # the bare rule acts in every stage
 
